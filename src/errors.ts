@@ -1,0 +1,67 @@
+/**
+ * Every error pkt-ingest throws on purpose is a PktError with a stable `code`.
+ * Codes are part of the public contract: never rename or reuse a retired one.
+ */
+export const ErrorCodes = {
+  /** A stream violated WIRE.md; `reason` names the check. */
+  FRAME: 'PKT_ERR_FRAME',
+  /** A configuration key, flag or environment value is invalid. */
+  CONFIG: 'PKT_ERR_CONFIG',
+  /** Command-line usage error (unknown flag, missing argument). */
+  USAGE: 'PKT_ERR_USAGE',
+  /** The server could not start (port in use, unwritable capture directory). */
+  STARTUP: 'PKT_ERR_STARTUP',
+  /** A handler module does not export a valid handler factory. */
+  HANDLER_MODULE: 'PKT_ERR_HANDLER_MODULE',
+  /** A frame to encode does not fit the format or the caller's buffer. */
+  ENCODE: 'PKT_ERR_ENCODE',
+  /** The ring was used against its ownership rules (a bug in the caller). */
+  RING: 'PKT_ERR_RING',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class PktError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+export class ConfigError extends PktError {
+  constructor(message: string) {
+    super(ErrorCodes.CONFIG, message);
+  }
+}
+
+export class UsageError extends PktError {
+  constructor(message: string) {
+    super(ErrorCodes.USAGE, message);
+  }
+}
+
+export class StartupError extends PktError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.STARTUP, message, options);
+  }
+}
+
+export class HandlerModuleError extends PktError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.HANDLER_MODULE, message, options);
+  }
+}
+
+export class EncodeError extends PktError {
+  constructor(message: string) {
+    super(ErrorCodes.ENCODE, message);
+  }
+}
+
+export class RingError extends PktError {
+  constructor(message: string) {
+    super(ErrorCodes.RING, message);
+  }
+}

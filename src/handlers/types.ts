@@ -1,0 +1,104 @@
+/**
+ * The public extension point: what a handler author implements and receives.
+ *
+ * Lifetime rule (read this once): a `Packet` and every Buffer taken from it
+ * (payload, ids, frame) are views into the connection's ring. They are valid
+ * during `onPacket` and, if `onPacket` returns a promise, until that promise
+ * settles. After that the bytes are reused: call `packet.copy()` to keep them.
+ */
+import type { Logger } from 'pino';
+import type { ExtensionRecord } from '../wire/encode.js';
+
+/** A decoded, validated frame: a zero-copy view. */
+export interface Packet {
+  readonly version: number;
+  readonly flags: number;
+  /** Microseconds since the Unix epoch (exact up to 2^53; see timestampBigInt). */
+  readonly timestamp: number;
+  readonly timestampBigInt: bigint;
+  readonly checksum: number;
+  readonly headerLength: number;
+  readonly payloadLength: number;
+  /** Decoded on first access, cached while a connection repeats the same id. */
+  readonly sourceId: string;
+  readonly destId: string;
+  /** The ids' raw UTF-8 bytes (views). */
+  readonly sourceIdBytes: Buffer;
+  readonly destIdBytes: Buffer;
+  /** The payload bytes (a view). */
+  readonly payload: Buffer;
+  /** The whole frame, header and payload, byte-exact as received (a view). */
+  readonly frame: Buffer;
+  /** Zero-allocation access: the frame is buffer[frameStart, frameStart + frameLength). */
+  readonly buffer: Buffer;
+  readonly frameStart: number;
+  readonly frameLength: number;
+  /** Byte offset of the frame's first byte in the connection's stream. */
+  readonly offset: number;
+  /** Extension records in wire order, unknown types included (values are views). */
+  extensions(): IterableIterator<ExtensionRecord>;
+  /** An owned copy: same fields, payload and extension values copied. */
+  copy(): OwnedPacket;
+}
+
+export interface OwnedPacket {
+  version: number;
+  flags: number;
+  timestamp: number;
+  timestampBigInt: bigint;
+  checksum: number;
+  sourceId: string;
+  destId: string;
+  payload: Buffer;
+  extensions: ExtensionRecord[];
+  /** The whole frame, byte-exact (an owned copy). */
+  frame: Buffer;
+  offset: number;
+}
+
+/** What a handler learns about the connection a packet came from. */
+export interface ConnectionInfo {
+  /** Unique per server process, increasing. */
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Milliseconds since the epoch when the connection was accepted. */
+  readonly openedAt: number;
+  /** Packets delivered on this connection so far. */
+  readonly packets: number;
+  /** Child logger bound to this connection. */
+  readonly log: Logger;
+}
+
+export interface PacketHandler {
+  /**
+   * Called for every delivered packet, in stream order per connection.
+   * Return nothing (fast path) or a promise: the packet's bytes stay reserved
+   * until it settles, and a full ring pauses the producer (backpressure).
+   * A throw or rejection is counted and logged; the server goes on.
+   */
+  onPacket(packet: Packet, connection: ConnectionInfo): void | Promise<void>;
+  /** Called after each read's packets were handed over; a promise holds all of them. */
+  onBatchEnd?(connection: ConnectionInfo): void | Promise<void>;
+  /** A connection opened (before its first packet). */
+  open?(connection: ConnectionInfo): void;
+  /** A connection closed (after its last packet). */
+  closeConnection?(connection: ConnectionInfo): void;
+  /** Shutdown: flush and release resources; awaited. */
+  close?(): void | Promise<void>;
+  /** Readiness: false while the handler cannot take data (e.g. its disk is failing). */
+  isHealthy?(): boolean;
+}
+
+/** Given to a handler factory. */
+export interface HandlerContext {
+  /** The handler's name (its metrics label). */
+  readonly name: string;
+  readonly log: Logger;
+}
+
+/** A `module` handler's default export. */
+export type HandlerFactory<Options = Record<string, unknown>> = (
+  options: Options,
+  context: HandlerContext,
+) => PacketHandler | Promise<PacketHandler>;

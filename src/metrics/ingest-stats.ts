@@ -1,0 +1,38 @@
+/**
+ * The hot path's counters: plain numbers bumped per read (never per packet
+ * through a label lookup). prom-client reads them at scrape time, so a
+ * scrape costs the registry, not the ingest loop.
+ */
+import { FRAME_ERROR_REASONS, type FrameErrorReason } from '../wire/reasons.js';
+
+export type RejectReason = 'max_connections' | 'draining' | 'per_address_limit';
+export const REJECT_REASONS: readonly RejectReason[] = ['max_connections', 'draining', 'per_address_limit'];
+
+export class IngestStats {
+  packets = 0;
+  bytes = 0;
+  /** Indexed like FRAME_ERROR_REASONS. */
+  readonly frameErrors: Record<FrameErrorReason, number>;
+  connectionsActive = 0;
+  connectionsTotal = 0;
+  readonly connectionsRejected: Record<RejectReason, number> = {
+    max_connections: 0,
+    draining: 0,
+    per_address_limit: 0,
+  };
+  backpressurePauses = 0;
+  /** Keyed by handler name; every configured handler starts at 0. */
+  readonly handlerErrors = new Map<string, number>();
+  /** Bytes currently held in connection rings (and oversize frame buffers). */
+  ringBytes = 0;
+  /** Frames whose partial prefix was moved to keep them contiguous, and the bytes moved. */
+  ringMoves = 0;
+  ringMovedBytes = 0;
+
+  constructor(handlerNames: readonly string[] = []) {
+    const errors = {} as Record<FrameErrorReason, number>;
+    for (const r of FRAME_ERROR_REASONS) errors[r] = 0;
+    this.frameErrors = errors;
+    for (const name of handlerNames) this.handlerErrors.set(name, 0);
+  }
+}

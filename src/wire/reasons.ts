@@ -1,0 +1,22 @@
+/**
+ * The reason names of WIRE.md, in validation order. They are metric label
+ * values and log fields: fixed by the contract.
+ */
+export const FRAME_ERROR_REASONS = [
+  'bad_magic',
+  'unsupported_version',
+  'bad_header_len',
+  'frame_too_large',
+  'unterminated_string',
+  'invalid_utf8',
+  'bad_extension',
+  'crc_mismatch',
+  'truncated',
+] as const;
+
+export type FrameErrorReason = (typeof FRAME_ERROR_REASONS)[number];
+
+/** Only a checksum mismatch leaves framing intact: the lengths were sane. */
+export function framingSurvives(reason: FrameErrorReason): boolean {
+  return reason === 'crc_mismatch';
+}
