@@ -1,0 +1,37 @@
+/**
+ * Remembers the last id a connection sent in one position (source or dest).
+ * Producers repeat their ids on every frame, so comparing a few bytes lets
+ * the decoder skip UTF-8 validation and hand out the same string again.
+ * The cache only ever holds valid UTF-8.
+ */
+export class IdCache {
+  private bytes: Buffer = Buffer.alloc(0);
+  private length = -1;
+  private text: string | null = null;
+  /** Bumped whenever the cached id changes; a view compares it to its own. */
+  generation = 0;
+
+  /** True if buf[start, end) is the cached id. */
+  matches(buf: Buffer, start: number, end: number): boolean {
+    const n = end - start;
+    if (n !== this.length) return false;
+    const bytes = this.bytes;
+    for (let i = 0; i < n; i++) if (bytes[i] !== buf[start + i]) return false;
+    return true;
+  }
+
+  /** Caches buf[start, end), already validated. */
+  store(buf: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (this.bytes.length < n) this.bytes = Buffer.allocUnsafeSlow(Math.max(n, 32));
+    buf.copy(this.bytes, 0, start, end);
+    this.length = n;
+    this.text = null;
+    this.generation++;
+  }
+
+  /** The cached id as a string, decoded once. */
+  string(): string {
+    return (this.text ??= this.bytes.toString('utf8', 0, this.length));
+  }
+}
