@@ -128,22 +128,8 @@ export class FrameReader {
    * buffer, a file) and processes it. Returns the bytes taken: fewer than
    * the chunk when the ring is full; offer the rest again after onRoom.
    */
-  write(chunk: Uint8Array): number {
-    let taken = 0;
-    while (taken < chunk.length) {
-      const region = this.readBuffer();
-      if (region === null) break;
-      const n = Math.min(region.length, chunk.length - taken);
-      region.set(chunk.subarray(taken, taken + n));
-      taken += n;
-      if (this.big !== null) {
-        this.bigFill += n;
-        this.processBig();
-      } else {
-        (this.ring as Ring).commit(n);
-        this.process();
-      }
-    }
+  write(chunk: Buffer, start = 0, end = chunk.length): number {
+    const taken = this.feed(chunk, start, end);
     this.endBatch();
     return taken;
   }
@@ -241,21 +227,23 @@ export class FrameReader {
       // Whatever the policy, this frame is gone; resync scans the ring bytes that follow.
       const skip = this.onError(big, 0, this.bigFill);
       this.big = null;
-      if (skip >= 0 && skip < this.bigFill) this.refeed(big.subarray(skip, this.bigFill));
+      // Under `resync` the bytes after the skip go through the ring again;
+      // without room they are dropped, as the scan would skip them anyway.
+      if (skip >= 0) this.feed(big, skip, this.bigFill);
       return;
     }
     if (consumed > 0) this.big = null; // delivered; a handler that held it keeps the Buffer alive
   }
 
-  /** After a failed big frame under `resync`: its bytes past the skip go through the ring again. */
-  private refeed(rest: Buffer): void {
-    let taken = 0;
-    while (taken < rest.length && this.failed === null) {
+  /** Copies chunk[start, end) into read regions and processes it, while there is room. */
+  private feed(chunk: Buffer, start: number, end: number): number {
+    let at = start;
+    while (at < end) {
       const region = this.readBuffer();
-      if (region === null) break; // no room: those bytes are dropped, as resync skips them anyway
-      const n = Math.min(region.length, rest.length - taken);
-      region.set(rest.subarray(taken, taken + n));
-      taken += n;
+      if (region === null) break;
+      const n = Math.min(region.length, end - at);
+      chunk.copy(region, 0, at, at + n);
+      at += n;
       if (this.big !== null) {
         this.bigFill += n;
         this.processBig();
@@ -264,6 +252,7 @@ export class FrameReader {
         this.process();
       }
     }
+    return at - start;
   }
 
   private endBatch(): void {

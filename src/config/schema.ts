@@ -1,0 +1,161 @@
+/**
+ * The configuration schema (JSON Schema draft-07, validated by ajv with
+ * `useDefaults` and `discriminator`) and the `Config` type it yields.
+ * The defaults here are the built-in defaults; config/default.json spells
+ * out the same values (a test keeps them equal).
+ */
+import { MAX_HEADER_LEN, MAX_PAYLOAD_LEN, MIN_HEADER_LEN } from '../wire/constants.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const HANDLER_TYPES = ['capture', 'log', 'forward', 'module'] as const;
+export type HandlerType = (typeof HANDLER_TYPES)[number];
+
+const MiB = 1024 * 1024;
+/** Node timers overflow above 2^31-1 ms (and then fire after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const int = (minimum: number, maximum: number, def?: number) =>
+  def === undefined
+    ? { type: 'integer', minimum, maximum }
+    : { type: 'integer', minimum, maximum, default: def };
+const count = (minimum: number, def: number) => int(minimum, Number.MAX_SAFE_INTEGER, def);
+const ms = (minimum: number, def: number) => int(minimum, MAX_TIMER_MS, def);
+const port = (def?: number) => int(0, 65535, def);
+const str = (def?: string) =>
+  def === undefined ? { type: 'string', minLength: 1 } : { type: 'string', minLength: 1, default: def };
+const oneOf = <T extends readonly string[]>(values: T, def: T[number]) => ({ enum: [...values], default: def });
+
+/** A closed object whose missing members take their defaults. */
+function section<P extends Record<string, object>>(properties: P) {
+  return { type: 'object', additionalProperties: false, default: {}, properties };
+}
+
+/** One handler variant; `name` defaults to the type, so metrics always have a label. */
+function handler<T extends HandlerType, P extends Record<string, object>>(type: T, properties: P, required: string[] = []) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', ...required],
+    properties: { type: { const: type }, name: str(type), ...properties },
+  };
+}
+
+export const DEFAULT_CAPTURE_PATH = 'data/capture.pkt';
+
+export const configSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://pkt-ingest.local/config.schema.json',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    tcp: section({
+      host: str('0.0.0.0'),
+      port: port(7400),
+      maxConnections: count(1, 10000),
+      maxConnectionsPerAddress: count(1, 1000),
+      idleTimeoutMs: ms(0, 60000),
+      ringBytes: int(4096, 64 * MiB, 262144),
+    }),
+    http: section({ host: str('0.0.0.0'), port: port(7401) }),
+    limits: section({
+      maxPayloadBytes: int(0, MAX_PAYLOAD_LEN, MiB),
+      maxHeaderBytes: int(MIN_HEADER_LEN, MAX_HEADER_LEN, 4096),
+    }),
+    onFrameError: oneOf(['close', 'resync'] as const, 'close'),
+    onChecksumError: oneOf(['drop', 'close'] as const, 'drop'),
+    handlers: {
+      type: 'array',
+      default: [{ type: 'capture', path: DEFAULT_CAPTURE_PATH }],
+      items: {
+        type: 'object',
+        required: ['type'],
+        discriminator: { propertyName: 'type' },
+        oneOf: [
+          handler('capture', {
+            path: str(),
+            fsync: oneOf(['always', 'interval', 'never'] as const, 'interval'),
+            fsyncIntervalMs: ms(1, 1000),
+            rotateBytes: count(1, 256 * MiB),
+            keepFiles: count(0, 8),
+          }, ['path']),
+          handler('log', { level: oneOf(LOG_LEVELS, 'info') }),
+          handler('forward', {
+            host: str(),
+            port: int(1, 65535),
+            queueBytes: count(1, 16 * MiB),
+            reconnectMinMs: ms(1, 100),
+            reconnectMaxMs: ms(1, 30000),
+          }, ['host', 'port']),
+          // `options` is the one free-form object: it belongs to the module.
+          handler('module', { path: str(), options: { type: 'object', default: {} } }, ['path']),
+        ],
+      },
+    },
+    log: section({ level: oneOf(LOG_LEVELS, 'info') }),
+    shutdown: section({ drainTimeoutMs: ms(0, 10000) }),
+    readiness: section({
+      // How long every ring may stay full before /readyz answers 503.
+      stalledMs: ms(0, 5000),
+    }),
+  },
+};
+
+interface HandlerBase {
+  /** Unique among handlers; the `handler` label in metrics. Defaults to `type`. */
+  readonly name: string;
+}
+
+export interface CaptureHandlerConfig extends HandlerBase {
+  readonly type: 'capture';
+  readonly path: string;
+  readonly fsync: 'always' | 'interval' | 'never';
+  readonly fsyncIntervalMs: number;
+  readonly rotateBytes: number;
+  readonly keepFiles: number;
+}
+
+export interface LogHandlerConfig extends HandlerBase {
+  readonly type: 'log';
+  readonly level: LogLevel;
+}
+
+export interface ForwardHandlerConfig extends HandlerBase {
+  readonly type: 'forward';
+  readonly host: string;
+  readonly port: number;
+  /** Bound of the queue kept while the target is slow or down. */
+  readonly queueBytes: number;
+  readonly reconnectMinMs: number;
+  readonly reconnectMaxMs: number;
+}
+
+export interface ModuleHandlerConfig extends HandlerBase {
+  readonly type: 'module';
+  readonly path: string;
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+export type HandlerConfig = CaptureHandlerConfig | LogHandlerConfig | ForwardHandlerConfig | ModuleHandlerConfig;
+
+/** A validated configuration: every default applied, deeply frozen. */
+export interface Config {
+  readonly tcp: {
+    readonly host: string;
+    readonly port: number;
+    readonly maxConnections: number;
+    readonly maxConnectionsPerAddress: number;
+    /** 0 disables the idle timeout. */
+    readonly idleTimeoutMs: number;
+    readonly ringBytes: number;
+  };
+  readonly http: { readonly host: string; readonly port: number };
+  readonly limits: { readonly maxPayloadBytes: number; readonly maxHeaderBytes: number };
+  readonly onFrameError: 'close' | 'resync';
+  readonly onChecksumError: 'drop' | 'close';
+  readonly handlers: readonly HandlerConfig[];
+  readonly log: { readonly level: LogLevel };
+  readonly shutdown: { readonly drainTimeoutMs: number };
+  readonly readiness: { readonly stalledMs: number };
+}
