@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { alertExpressions, collectExpressions, dashboardExpressions, metricNamesInPromQL } from './promql-metric-names.js';
+
+/** The contract's metrics; histograms are listed by base name. */
+const CONTRACT_METRICS = [
+  'pkt_ingest_packets_total',
+  'pkt_ingest_bytes_total',
+  'pkt_ingest_frame_errors_total',
+  'pkt_ingest_connections_active',
+  'pkt_ingest_connections_total',
+  'pkt_ingest_connections_rejected_total',
+  'pkt_ingest_backpressure_pauses_total',
+  'pkt_ingest_handler_errors_total',
+  'pkt_ingest_ring_bytes',
+];
+const CONTRACT_HISTOGRAMS = ['pkt_ingest_lag_seconds'];
+/** prom-client's default metrics the dashboard reads. */
+const PROM_CLIENT_DEFAULTS = [
+  'process_resident_memory_bytes',
+  'process_cpu_seconds_total',
+  'process_open_fds',
+  'process_max_fds',
+  'nodejs_eventloop_lag_seconds',
+  'nodejs_eventloop_lag_p99_seconds',
+  'nodejs_heap_size_used_bytes',
+  'nodejs_heap_size_total_bytes',
+];
+/** Written by Prometheus itself for every target. */
+const PROMETHEUS_METRICS = ['up'];
+
+const KNOWN_METRICS = new Set([
+  ...CONTRACT_METRICS,
+  ...CONTRACT_HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`]),
+  ...PROM_CLIENT_DEFAULTS,
+  ...PROMETHEUS_METRICS,
+]);
+
+describe('metricNamesInPromQL', () => {
+  it.each([
+    ['a bare selector', 'up', ['up']],
+    ['a selector with matchers', 'up{job="pkt-ingest", instance=~"a.*"} == 0', ['up']],
+    ['a rate over a range', 'rate(pkt_ingest_packets_total[5m])', ['pkt_ingest_packets_total']],
+    ['an aggregation with a leading by list', 'sum by (job, le) (rate(x_bucket[5m]))', ['x_bucket']],
+    ['an aggregation with a trailing by list', 'sum(rate(x_bucket[5m])) by (le)', ['x_bucket']],
+    ['keywords in any case', 'SUM WITHOUT (instance) (m) > BOOL 1', ['m']],
+    [
+      'histogram_quantile with Grafana variables',
+      'histogram_quantile(0.99, sum by (le) (rate(lag_bucket{job=~"$job", instance=~"${instance}"}[$__rate_interval])))',
+      ['lag_bucket'],
+    ],
+    ['vector matching', 'a / on (instance) group_left (version) b and ignoring (le) c', ['a', 'b', 'c']],
+    ['set operators and offset', 'a unless b offset 5m or c', ['a', 'b', 'c']],
+    ['absent of a comparison', 'absent(up{job="pkt-ingest"} == 1)', ['up']],
+    ['subqueries and @ modifiers', 'max_over_time(deriv(x[5m])[1h:30s] @ end())', ['x']],
+    ['numbers, durations and hex', '-m * 1e3 + 0x1f + .5 + 1h30m', ['m']],
+    ['strings that look like PromQL', 'label_replace(up, "dst", "rate(x[5m])", "src", "(.*)")', ['up']],
+    ['a matcher-only selector with __name__', '{__name__="foo", job="x"} + {__name__=~"bar.*"}', ['foo']],
+    ['aggregations with parameters', 'topk(5, count_values("v", m)) or quantile(0.9, n)', ['m', 'n']],
+    ['names with colons (recording rules)', 'job:pkt_ingest_packets:rate5m > 0', ['job:pkt_ingest_packets:rate5m']],
+    ['comments', 'a # b c\n + d', ['a', 'd']],
+    ['repeats, once', 'a / (a + b)', ['a', 'b']],
+    ['no metric at all', 'vector(1) * scalar(time())', []],
+  ])('finds the names in %s', (_name, expr, names) => {
+    expect(metricNamesInPromQL(expr)).toEqual(names);
+  });
+});
+
+describe('PromQL in the dashboard and the alerts', () => {
+  const expressions = collectExpressions();
+
+  it('collects every panel target and every rule', () => {
+    expect(dashboardExpressions().length).toBeGreaterThanOrEqual(20);
+    expect(alertExpressions().map((e) => e.where)).toEqual(
+      [
+        'PktIngestDown',
+        'PktIngestNotReady',
+        'PktIngestNoPackets',
+        'PktIngestFrameErrorRate',
+        'PktIngestBackpressureSustained',
+        'PktIngestLagP99High',
+        'PktIngestConnectionsNearLimit',
+      ].map((alert) => `group pkt-ingest alert ${alert}`),
+    );
+    expect(expressions.length).toBe(dashboardExpressions().length + alertExpressions().length);
+  });
+
+  it('reads at least one metric in every expression', () => {
+    const empty = expressions.filter((e) => metricNamesInPromQL(e.expr).length === 0);
+    expect(empty).toEqual([]);
+  });
+
+  it('reads only metrics the server (or Prometheus) exports', () => {
+    const unknown = expressions.flatMap((e) =>
+      metricNamesInPromQL(e.expr)
+        .filter((name) => !KNOWN_METRICS.has(name))
+        .map((name) => `${e.file} ${e.where}: ${name}`),
+    );
+    expect(unknown).toEqual([]);
+  });
+
+  it('shows every contract metric somewhere on the dashboard', () => {
+    const used = new Set(dashboardExpressions().flatMap((e) => metricNamesInPromQL(e.expr)));
+    const contract = [...CONTRACT_METRICS, ...CONTRACT_HISTOGRAMS.map((h) => `${h}_bucket`)];
+    expect(contract.filter((name) => !used.has(name))).toEqual([]);
+  });
+});
