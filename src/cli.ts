@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/**
+ * The `pkt-ingest` command. Exit status (CONTRACT.md): 0 after a shutdown
+ * by signal, 2 for a usage or configuration error, 1 for a start-up
+ * failure; `inspect`: 0 valid, 1 invalid, 2 usage or unreadable file.
+ * Messages to people are one plain line on stderr, never a stack trace.
+ */
+import fs from 'node:fs';
+import { parseCli } from './cli/parse-args.js';
+import { loadConfig, type ConfigFlags } from './config/load-config.js';
+import { ConfigError, PktError, StartupError, UsageError } from './errors.js';
+import { formatReport, inspectFile, isClean } from './inspect/inspect-file.js';
+import { IngestServer } from './server.js';
+
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function fail(message: string, code: number): number {
+  process.stderr.write(`pkt-ingest: ${message}\n`);
+  return code;
+}
+
+async function serve(configPath: string | undefined, flags: Partial<ConfigFlags>): Promise<number> {
+  const config = loadConfig({ configPath, env: process.env, flags });
+  const server = new IngestServer({ config });
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      server.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    server.log.info({ signal }, 'shutting down');
+    server.shutdown().then(
+      () => {
+        server.log.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        server.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  for (const s of signals) process.on(s, onSignal);
+  await server.start();
+  return -1; // keeps running until a signal
+}
+
+function inspect(file: string, json: boolean, configPath: string | undefined): number {
+  const config = loadConfig({ configPath, env: process.env });
+  let report;
+  try {
+    report = inspectFile(file, config.limits);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return fail(`inspect: no such file: ${file}`, 2);
+    if (code === 'EISDIR') return fail(`inspect: ${file} is a directory, expected a capture file`, 2);
+    if (code === 'EACCES') return fail(`inspect: permission denied reading ${file}`, 2);
+    throw err;
+  }
+  process.stdout.write((json ? JSON.stringify(report) : formatReport(file, report)) + '\n');
+  return isClean(report) ? 0 : 1;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const cmd = parseCli(argv);
+    switch (cmd.kind) {
+      case 'help':
+        process.stdout.write(cmd.text.endsWith('\n') ? cmd.text : `${cmd.text}\n`);
+        return 0;
+      case 'version':
+        process.stdout.write(`${version()}\n`);
+        return 0;
+      case 'inspect':
+        return inspect(cmd.file, cmd.json, cmd.configPath);
+      case 'serve':
+        return await serve(cmd.configPath, cmd.flags);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) return fail(err.message, 2);
+    if (err instanceof StartupError || err instanceof PktError) return fail(err.message, 1);
+    return fail(`unexpected error: ${(err as Error).message ?? String(err)}`, 1);
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exitCode = code;

@@ -1,0 +1,21 @@
+/**
+ * pkt-ingest's public API: the server, the handler types for handler
+ * authors, the wire codec and the producer client.
+ */
+export { IngestServer, type IngestServerOptions, type ListeningAddresses } from './server.js';
+export type {
+  ConnectionInfo,
+  HandlerContext,
+  HandlerFactory,
+  OwnedPacket,
+  Packet,
+  PacketHandler,
+} from './handlers/types.js';
+export { loadConfig, type LoadConfigOptions } from './config/load-config.js';
+export type { Config, HandlerConfig } from './config/schema.js';
+export { encodeFrame, encodeFrameInto, encodedLength, type ExtensionRecord, type FrameInput } from './wire/encode.js';
+export { crc32 } from './wire/crc32.js';
+export { ExtensionType, Flags, MAGIC, VERSION } from './wire/constants.js';
+export { FRAME_ERROR_REASONS, type FrameErrorReason } from './wire/reasons.js';
+export { ErrorCodes, PktError, type ErrorCode } from './errors.js';
+export { inspectFile, type InspectReport } from './inspect/inspect-file.js';

@@ -1,0 +1,218 @@
+/**
+ * The ingest server: config in, listeners up, handlers fed, drained on stop.
+ * It wires the pieces (TCP ingest, handlers, metrics, HTTP) and owns the
+ * lifecycle; the data path itself lives in socket/, frame/ and ring/.
+ */
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { StartupError } from './errors.js';
+import { createHandlers } from './handlers/create-handlers.js';
+import type { PacketHandler } from './handlers/types.js';
+import { createHttpApp, type Readiness } from './http/app.js';
+import { RateTracker, topConnections, totalsOf, type StatusSnapshot } from './http/status.js';
+import { IngestStats } from './metrics/ingest-stats.js';
+import { createMetrics, type IngestMetrics } from './metrics/registry.js';
+import { TcpIngest } from './socket/tcp-ingest.js';
+
+export interface IngestServerOptions {
+  config: Config;
+  /** Defaults to pino JSON on stdout at config.log.level. */
+  logger?: Logger;
+  /** `data` forces the 'data' event read path (tests of the fallback). */
+  readMode?: 'auto' | 'data';
+  /** Handler instances to use instead of building config.handlers (embedding, tests). */
+  handlers?: Array<{ name: string; handler: PacketHandler }>;
+}
+
+export interface ListeningAddresses {
+  tcpPort: number;
+  httpPort: number;
+}
+
+type Phase = 'new' | 'starting' | 'running' | 'draining' | 'stopped';
+
+export class IngestServer {
+  readonly config: Config;
+  readonly log: Logger;
+  stats: IngestStats = new IngestStats();
+  metrics: IngestMetrics | null = null;
+  tcp: TcpIngest | null = null;
+  private http: FastifyInstance | null = null;
+  private handlers: Array<{ name: string; handler: PacketHandler }> = [];
+  private phase: Phase = 'new';
+  private readonly readMode: 'auto' | 'data';
+  private readonly givenHandlers: Array<{ name: string; handler: PacketHandler }> | undefined;
+  private readonly rates = new RateTracker();
+  private rateTimer: NodeJS.Timeout | null = null;
+  private startedAt = Date.now();
+  private stopping: Promise<void> | null = null;
+  addresses: ListeningAddresses | null = null;
+
+  constructor(opts: IngestServerOptions) {
+    this.config = opts.config;
+    this.log = opts.logger ?? pino({ level: opts.config.log.level });
+    this.readMode = opts.readMode ?? 'auto';
+    this.givenHandlers = opts.handlers;
+  }
+
+  async start(): Promise<ListeningAddresses> {
+    if (this.phase !== 'new') throw new Error('IngestServer.start() called twice');
+    this.phase = 'starting';
+    const { config, log } = this;
+    try {
+      this.handlers = this.givenHandlers ?? (await createHandlers(config.handlers, log));
+      const names = this.handlers.map((h) => h.name);
+      this.stats = new IngestStats(names);
+      const metrics = createMetrics(this.stats, { handlerNames: names });
+      this.metrics = metrics;
+      this.tcp = new TcpIngest(
+        { ...config.tcp, limits: config.limits, policy: config, readMode: this.readMode },
+        this.stats,
+        log,
+        this.handlers,
+        metrics.observeLag,
+      );
+      this.http = createHttpApp({
+        logger: log,
+        metrics,
+        readiness: () => this.readiness(),
+        status: () => this.status(),
+      });
+      const tcpPort = await listenOrExplain('tcp', config.tcp.host, config.tcp.port, '--port / tcp.port', () =>
+        (this.tcp as TcpIngest).listen(),
+      );
+      const httpPort = await listenOrExplain('http', config.http.host, config.http.port, '--http-port / http.port', async () => {
+        const app = this.http as FastifyInstance;
+        await app.listen({ host: config.http.host, port: config.http.port });
+        const addr = app.server.address();
+        return typeof addr === 'object' && addr !== null ? addr.port : config.http.port;
+      });
+      this.addresses = { tcpPort, httpPort };
+    } catch (err) {
+      await this.abortStart();
+      throw err;
+    }
+    this.startedAt = Date.now();
+    this.rateTimer = setInterval(() => this.rates.sample(performance.now(), this.stats), 1000);
+    this.rateTimer.unref();
+    this.rates.sample(performance.now(), this.stats);
+    this.phase = 'running';
+    // The contract wants this line at every level but silent.
+    const level = log.isLevelEnabled('info') ? 'info' : log.level;
+    if (level !== 'silent') {
+      log[level as 'info']({ tcpPort: this.addresses.tcpPort, httpPort: this.addresses.httpPort, onread: this.tcp.usesOnread }, 'listening');
+    }
+    return this.addresses;
+  }
+
+  readiness(): Readiness {
+    if (this.phase === 'new' || this.phase === 'starting') return { ready: false, reason: 'starting' };
+    if (this.phase !== 'running') return { ready: false, reason: 'draining' };
+    const unhealthy = this.handlers.filter((h) => h.handler.isHealthy?.() === false);
+    if (this.handlers.length > 0 && unhealthy.length === this.handlers.length) {
+      return { ready: false, reason: `handlers failing: ${unhealthy.map((h) => h.name).join(', ')}` };
+    }
+    const stalledSince = this.tcp?.stalledSince ?? null;
+    if (stalledSince !== null && Date.now() - stalledSince >= this.config.readiness.stalledMs) {
+      return { ready: false, reason: 'stalled: every connection is paused by backpressure' };
+    }
+    return { ready: true };
+  }
+
+  status(): StatusSnapshot {
+    const now = Date.now();
+    const list = [...(this.tcp?.connections ?? [])].map((c) => ({
+      id: c.id,
+      remoteAddress: c.remoteAddress,
+      remotePort: c.remotePort,
+      ageSeconds: (now - c.openedAt) / 1000,
+      packets: c.packets,
+      bytes: c.bytes,
+      ringFill: c.reader.fill,
+      paused: c.paused,
+    }));
+    const shown = topConnections(list);
+    return {
+      uptimeSeconds: (now - this.startedAt) / 1000,
+      ready: this.readiness().ready,
+      totals: totalsOf(this.stats),
+      ratesPerSecond: this.rates.rates(),
+      connections: shown,
+      connectionsShown: shown.length,
+      connectionsTruncated: list.length > shown.length,
+    };
+  }
+
+  /**
+   * Graceful stop (CONTRACT.md, Delivery): /readyz turns 503, the listener
+   * closes, producers get drainTimeoutMs to finish, the rest are closed;
+   * handlers flush; HTTP closes last.
+   */
+  shutdown(): Promise<void> {
+    this.stopping ??= this.drainAndStop();
+    return this.stopping;
+  }
+
+  private async drainAndStop(): Promise<void> {
+    if (this.phase === 'new' || this.phase === 'stopped') {
+      this.phase = 'stopped';
+      return;
+    }
+    this.phase = 'draining';
+    const timeoutMs = this.config.shutdown.drainTimeoutMs;
+    this.log.info({ drainTimeoutMs: timeoutMs, connections: this.tcp?.connections.size ?? 0 }, 'draining');
+    await this.tcp?.drain(timeoutMs);
+    await this.closeHandlers(Math.max(timeoutMs, 1000));
+    if (this.rateTimer) clearInterval(this.rateTimer);
+    await this.http?.close();
+    this.phase = 'stopped';
+    this.log.info(
+      { packets: this.stats.packets, bytes: this.stats.bytes, ringBytes: this.stats.ringBytes },
+      'stopped',
+    );
+  }
+
+  /** Flush every handler, bounded: a handler that never settles must not hang the exit. */
+  private async closeHandlers(timeoutMs: number): Promise<void> {
+    for (const { name, handler } of this.handlers) {
+      if (!handler.close) continue;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      try {
+        const r = await Promise.race([Promise.resolve(handler.close()).then(() => 'ok' as const), timedOut]);
+        if (r === 'timeout') this.log.error({ handler: name, timeoutMs }, 'handler did not close in time');
+      } catch (err) {
+        this.log.error({ handler: name, err }, 'handler failed to close');
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  private async abortStart(): Promise<void> {
+    this.phase = 'stopped';
+    this.tcp?.close();
+    await this.http?.close().catch(() => {});
+    for (const { handler } of this.handlers) await Promise.resolve(handler.close?.()).catch(() => {});
+  }
+}
+
+async function listenOrExplain<T>(side: string, host: string, port: number, setting: string, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EADDRINUSE'
+        ? `address ${host}:${port} is already in use: stop the other process or choose another port with ${setting} (0 picks a free one)`
+        : code === 'EACCES'
+          ? `permission denied for ${host}:${port}: use a port above 1023 (${setting})`
+          : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
+            ? `address ${host} is not available on this machine: check --host / tcp.host and http.host`
+            : `${(err as Error).message}`;
+    throw new StartupError(`cannot listen for ${side}: ${why}`, { cause: err });
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Accepting connections whose bytes go straight from the kernel into our
+ * buffers.
+ *
+ * Node's `net.Socket` can read into caller-owned memory (`onread: { buffer,
+ * callback }`), but only sockets we construct get that option: `net.Server`
+ * builds its own Socket for every accepted handle. So, once the server
+ * listens, we take over its handle's `onconnection` (the libuv accept
+ * callback, `(err, clientHandle)`) and build `new net.Socket({ handle,
+ * onread })` ourselves. That skips net.Server's per-connection Socket, its
+ * `maxConnections` and its connection count (we keep our own).
+ *
+ * These are Node internals (`server._handle.onconnection`,
+ * `handle.useUserBuffer`), stable since Node 12 but not public API:
+ * `test/socket/onread-accept.test.ts` fails loudly if a Node upgrade breaks
+ * them, and `supportsOnread()` false sends the server down the `'data'`
+ * event path (a copy into the ring per chunk) instead.
+ */
+import net from 'node:net';
+
+/** The onread callbacks, called with `this` = the socket (no closure per connection). */
+export interface OnreadHooks {
+  buffer: (this: net.Socket) => Uint8Array;
+  callback: (this: net.Socket, nread: number, buf: Uint8Array) => boolean;
+}
+
+interface ServerInternals {
+  _handle?: { onconnection?: (err: number, clientHandle: unknown) => void } | null;
+}
+
+interface SocketInternals {
+  _handle?: { useUserBuffer?: (buf: Uint8Array) => void } | null;
+}
+
+/** True if this Node exposes the internals the onread path needs. */
+export function supportsOnread(server: net.Server): boolean {
+  const handle = (server as unknown as ServerInternals)._handle;
+  return typeof handle?.onconnection === 'function';
+}
+
+/**
+ * Replaces a listening server's accept callback. `accept(socket)` receives
+ * sockets already reading into `hooks.buffer()` regions, or null (with the
+ * libuv error code) when accept failed.
+ */
+export function acceptWithOnread(
+  server: net.Server,
+  hooks: OnreadHooks,
+  accept: (socket: net.Socket) => void,
+  acceptError: (code: number) => void,
+): void {
+  const handle = (server as unknown as ServerInternals)._handle;
+  if (!handle || typeof handle.onconnection !== 'function') throw new Error('server is not listening with a TCP handle');
+  handle.onconnection = (err: number, clientHandle: unknown): void => {
+    if (err) {
+      acceptError(err);
+      return;
+    }
+    const socket = new net.Socket({
+      handle: clientHandle,
+      allowHalfOpen: false,
+      readable: true,
+      writable: true,
+      onread: hooks,
+    } as net.SocketConstructorOpts);
+    accept(socket);
+  };
+}
+
+/**
+ * Points a reading socket at another buffer for its next read (without a
+ * read in between, which is the only moment onread asks for one). Returns
+ * false if this Node lacks the hook.
+ */
+export function lendBuffer(socket: net.Socket, buf: Uint8Array): boolean {
+  const handle = (socket as unknown as SocketInternals)._handle;
+  if (!handle || typeof handle.useUserBuffer !== 'function') return false;
+  handle.useUserBuffer(buf);
+  return true;
+}

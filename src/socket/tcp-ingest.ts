@@ -1,0 +1,183 @@
+/**
+ * The TCP side of the server: listens, admits or rejects connections
+ * (limits, draining), and runs the one coarse timer that every connection
+ * shares: idle timeouts, ring shedding, the stall check for readiness.
+ */
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { PacketHandler } from '../handlers/types.js';
+import type { DecoderLimits } from '../frame/frame-decoder.js';
+import type { ErrorPolicy } from '../frame/frame-reader.js';
+import { RateLimitedLog } from '../log/rate-limited-log.js';
+import type { IngestStats, RejectReason } from '../metrics/ingest-stats.js';
+import { RingPool } from '../ring/pool.js';
+import { CoarseClock } from './coarse-clock.js';
+import type { ConnectionContext } from './connection-context.js';
+import { Connection, onreadHooks } from './connection.js';
+import { acceptWithOnread, supportsOnread } from './onread-accept.js';
+
+export interface TcpIngestOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+  /** 0 disables. */
+  readonly idleTimeoutMs: number;
+  readonly ringBytes: number;
+  readonly limits: DecoderLimits;
+  readonly policy: ErrorPolicy;
+  /** `auto`: onread where Node allows it; `data`: always 'data' events (tests, fallback). */
+  readonly readMode?: 'auto' | 'data';
+}
+
+/** A connection quiet this long gives its ring back to the pool. */
+const SHED_AFTER_MS = 1000;
+
+export class TcpIngest implements ConnectionContext {
+  readonly pool: RingPool;
+  readonly limits: DecoderLimits;
+  readonly policy: ErrorPolicy;
+  readonly stats: IngestStats;
+  readonly log: Logger;
+  readonly rateLog = new RateLimitedLog();
+  readonly clock = new CoarseClock();
+  readonly handlers: readonly PacketHandler[];
+  readonly handlerNames: readonly string[];
+  readonly batchEnders: readonly number[];
+  readonly connections = new Set<Connection>();
+  /** True once accepting through onread (false: 'data' events). */
+  usesOnread = false;
+  draining = false;
+  /** Since when every open connection has been paused (null: not all). */
+  stalledSince: number | null = null;
+
+  private readonly opts: TcpIngestOptions;
+  private readonly server: net.Server;
+  private readonly perAddress = new Map<string, number>();
+  private nextId = 1;
+  private timer: NodeJS.Timeout | null = null;
+  private onEmpty: (() => void) | null = null;
+  readonly observeLag: (seconds: number) => void;
+
+  constructor(
+    opts: TcpIngestOptions,
+    stats: IngestStats,
+    log: Logger,
+    handlers: ReadonlyArray<{ name: string; handler: PacketHandler }>,
+    observeLag: (seconds: number) => void,
+  ) {
+    this.opts = opts;
+    this.stats = stats;
+    this.log = log;
+    this.limits = opts.limits;
+    this.policy = opts.policy;
+    this.pool = new RingPool(opts.ringBytes);
+    this.handlers = handlers.map((h) => h.handler);
+    this.handlerNames = handlers.map((h) => h.name);
+    this.batchEnders = this.handlers.flatMap((h, i) => (typeof h.onBatchEnd === 'function' ? [i] : []));
+    this.observeLag = observeLag;
+    this.server = net.createServer({ allowHalfOpen: false });
+  }
+
+  /** Binds; resolves with the bound port. Rejects with the listen error (EADDRINUSE...). */
+  async listen(): Promise<number> {
+    const server = this.server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.opts.host, port: this.opts.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.log.error({ err }, 'tcp listener error'));
+    if (this.opts.readMode !== 'data' && supportsOnread(server)) {
+      acceptWithOnread(server, onreadHooks, (socket) => this.admit(socket, true), (code) => {
+        this.rateLog.warn(this.log, 'accept', { code }, 'accept failed');
+      });
+      this.usesOnread = true;
+    } else {
+      server.on('connection', (socket) => this.admit(socket, false));
+    }
+    const tick = this.opts.idleTimeoutMs > 0 ? Math.min(1000, Math.max(50, this.opts.idleTimeoutMs >>> 2)) : 1000;
+    this.timer = setInterval(() => this.sweep(), tick);
+    this.timer.unref();
+    return (server.address() as net.AddressInfo).port;
+  }
+
+  private admit(socket: net.Socket, usesOnread: boolean): void {
+    const address = socket.remoteAddress ?? '';
+    const reason: RejectReason | null = this.draining
+      ? 'draining'
+      : this.connections.size >= this.opts.maxConnections
+        ? 'max_connections'
+        : (this.perAddress.get(address) ?? 0) >= this.opts.maxConnectionsPerAddress
+          ? 'per_address_limit'
+          : null;
+    if (reason !== null) {
+      this.stats.connectionsRejected[reason]++;
+      this.rateLog.warn(this.log, `reject:${reason}`, { reason, remote: address }, 'connection rejected');
+      socket.on('error', noop);
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    this.stats.connectionsTotal++;
+    this.stats.connectionsActive++;
+    this.connections.add(new Connection(this, socket, this.nextId++, usesOnread));
+  }
+
+  connectionClosed(conn: Connection): void {
+    if (!this.connections.delete(conn)) return;
+    this.stats.connectionsActive--;
+    const n = (this.perAddress.get(conn.remoteAddress) ?? 1) - 1;
+    if (n > 0) this.perAddress.set(conn.remoteAddress, n);
+    else this.perAddress.delete(conn.remoteAddress);
+    if (this.connections.size === 0) this.onEmpty?.();
+  }
+
+  private sweep(): void {
+    const now = this.clock.tick();
+    const idleMs = this.opts.idleTimeoutMs;
+    let allPaused = this.connections.size > 0;
+    for (const conn of this.connections) {
+      const quiet = now - conn.lastActive;
+      if (conn.paused) continue; // backpressure is not idleness
+      allPaused = false;
+      if (idleMs > 0 && quiet > idleMs) {
+        this.rateLog.warn(conn.log, 'idle', { idleMs: quiet }, 'idle timeout: closing connection');
+        conn.destroy();
+      } else if (quiet > SHED_AFTER_MS) conn.shed();
+    }
+    this.stalledSince = allPaused ? (this.stalledSince ?? now) : null;
+  }
+
+  /** Drain: refuse new connections, wait for producers to finish, then close the rest. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    this.server.close();
+    if (this.connections.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.onEmpty = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.onEmpty = null;
+    for (const conn of [...this.connections]) conn.destroy();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Close everything now (tests, a second signal). */
+  close(): void {
+    this.draining = true;
+    this.server.close();
+    for (const conn of [...this.connections]) conn.destroy();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+function noop(): void {}
