@@ -114,7 +114,8 @@ export class IngestServer {
       return { ready: false, reason: `handlers failing: ${unhealthy.map((h) => h.name).join(', ')}` };
     }
     const stalledSince = this.tcp?.stalledSince ?? null;
-    if (stalledSince !== null && Date.now() - stalledSince >= this.config.readiness.stalledMs) {
+    // stalledSince is kept by the sweep; confirm the stall still holds right now.
+    if (stalledSince !== null && Date.now() - stalledSince >= this.config.readiness.stalledMs && this.tcp?.allPaused()) {
       return { ready: false, reason: 'stalled: every connection is paused by backpressure' };
     }
     return { ready: true };

@@ -239,7 +239,13 @@ export class FrameReader {
   private feed(chunk: Buffer, start: number, end: number): number {
     let at = start;
     while (at < end) {
-      const region = this.readBuffer();
+      let region = this.readBuffer();
+      if (region === null && this.batchBytes > 0) {
+        // The room may be taken by this very batch: close it (handlers see
+        // onBatchEnd before its bytes are released) and look again.
+        this.endBatch();
+        region = this.readBuffer();
+      }
       if (region === null) break;
       const n = Math.min(region.length, end - at);
       chunk.copy(region, 0, at, at + n);

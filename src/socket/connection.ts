@@ -32,14 +32,25 @@ interface SocketWithConnection extends net.Socket {
   [kConnection]?: Connection;
 }
 
-/** onread hooks: module-level functions, the connection found on the socket. */
+/**
+ * onread hooks: module-level functions, the connection found on the socket.
+ * Node calls `callback` with `this` = the socket and then, at once and
+ * synchronously, `buffer()` with no `this`; so the callback leaves the next
+ * buffer in `nextLent` for `buffer()` to hand over.
+ */
+let nextLent: Buffer = LANDING;
 export const onreadHooks = {
-  buffer(this: net.Socket): Uint8Array {
-    return (this as SocketWithConnection)[kConnection]?.lent ?? LANDING;
+  buffer(): Uint8Array {
+    const buf = nextLent;
+    nextLent = LANDING;
+    return buf;
   },
   callback(this: net.Socket, nread: number): boolean {
     const conn = (this as SocketWithConnection)[kConnection];
-    return conn === undefined ? false : conn.onRead(nread);
+    if (conn === undefined) return false;
+    const more = conn.onRead(nread);
+    nextLent = conn.lent;
+    return more;
   },
 };
 

@@ -18,9 +18,12 @@
  */
 import net from 'node:net';
 
-/** The onread callbacks, called with `this` = the socket (no closure per connection). */
+/**
+ * The onread callbacks. Node calls `callback` with `this` = the socket, and
+ * `buffer` (for the next read) right after it with no `this` at all.
+ */
 export interface OnreadHooks {
-  buffer: (this: net.Socket) => Uint8Array;
+  buffer: () => Uint8Array;
   callback: (this: net.Socket, nread: number, buf: Uint8Array) => boolean;
 }
 

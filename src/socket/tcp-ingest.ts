@@ -151,6 +151,13 @@ export class TcpIngest implements ConnectionContext {
     this.stalledSince = allPaused ? (this.stalledSince ?? now) : null;
   }
 
+  /** True if there are connections and every one is paused by backpressure. */
+  allPaused(): boolean {
+    if (this.connections.size === 0) return false;
+    for (const conn of this.connections) if (!conn.paused) return false;
+    return true;
+  }
+
   /** Drain: refuse new connections, wait for producers to finish, then close the rest. */
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;

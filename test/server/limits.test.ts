@@ -50,7 +50,7 @@ describe('idle timeout', () => {
     const started = Date.now();
     await closedByServer(await connect(live.tcpPort));
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
-    expect(live.server.stats.connectionsActive).toBe(0);
+    await until(() => live!.server.stats.connectionsActive === 0, 5000, 'server side closed');
   });
 
   it('closes a stalled producer mid-frame and counts it truncated', async () => {
@@ -60,6 +60,7 @@ describe('idle timeout', () => {
     const closed = closedByServer(socket);
     socket.write(Buffer.concat([frame, frame.subarray(0, 10)]));
     await closed;
+    await until(() => live!.server.stats.connectionsActive === 0, 5000, 'server side closed');
     expect(rec.all.length).toBe(1);
     expect(live.server.stats.frameErrors.truncated).toBe(1);
   });
