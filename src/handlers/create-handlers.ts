@@ -1,0 +1,47 @@
+/**
+ * Builds the configured handlers, in order. If one fails, those already
+ * built are closed (files, sockets) before the error goes up.
+ */
+import type { Logger } from 'pino';
+import type { HandlerConfig } from '../config/schema.js';
+import { createCaptureHandler } from './capture-handler.js';
+import { createForwardHandler } from './forward-handler.js';
+import { createLogHandler } from './log-handler.js';
+import { loadModuleHandler } from './module-handler.js';
+import type { HandlerContext, PacketHandler } from './types.js';
+
+export interface NamedHandler {
+  readonly name: string;
+  readonly handler: PacketHandler;
+}
+
+function createHandler(config: HandlerConfig, context: HandlerContext): PacketHandler | Promise<PacketHandler> {
+  switch (config.type) {
+    case 'capture':
+      return createCaptureHandler(config, context);
+    case 'log':
+      return createLogHandler(config, context);
+    case 'forward':
+      return createForwardHandler(config, context);
+    case 'module':
+      return loadModuleHandler(config, context);
+    default: {
+      const unknown: never = config;
+      throw new Error(`unknown handler type ${(unknown as { type: string }).type}`);
+    }
+  }
+}
+
+export async function createHandlers(configs: readonly HandlerConfig[], baseLog: Logger): Promise<NamedHandler[]> {
+  const built: NamedHandler[] = [];
+  try {
+    for (const config of configs) {
+      const context: HandlerContext = { name: config.name, log: baseLog.child({ handler: config.name }) };
+      built.push({ name: config.name, handler: await createHandler(config, context) });
+    }
+  } catch (error) {
+    await Promise.allSettled(built.map(({ handler }) => handler.close?.()));
+    throw error;
+  }
+  return built;
+}
