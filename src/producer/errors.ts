@@ -1,0 +1,30 @@
+/**
+ * The producer's one error class. Its code is 'PKT_ERR_PRODUCER'; that code is
+ * not in ErrorCodes yet (src/errors.ts belongs to someone else), hence the cast.
+ */
+import { PktError, type ErrorCode } from '../errors.js';
+
+export const PRODUCER_ERROR_CODE = 'PKT_ERR_PRODUCER' as string as ErrorCode;
+
+/** Why a producer operation failed; stable, for programs to branch on. */
+export type ProducerErrorReason =
+  /** A connection attempt failed (refused, unreachable, timed out). */
+  | 'connect_failed'
+  /** An established connection ended or broke. */
+  | 'connection_lost'
+  /** send() would pass maxQueuedBytes. */
+  | 'queue_full'
+  /** The producer was closed, or failed for good with reconnect disabled. */
+  | 'closed'
+  /** close() could not deliver bytes that were queued. */
+  | 'undelivered'
+  /** A constructor option is out of range. */
+  | 'invalid_option';
+
+export class ProducerError extends PktError {
+  readonly reason: ProducerErrorReason;
+  constructor(reason: ProducerErrorReason, message: string, options?: ErrorOptions) {
+    super(PRODUCER_ERROR_CODE, message, options);
+    this.reason = reason;
+  }
+}

@@ -1,0 +1,70 @@
+/** Producer options: the public shape, defaults, and one validation pass at construction. */
+import type { BackoffOptions } from './backoff.js';
+import { ProducerError } from './errors.js';
+
+export interface ProducerOptions {
+  host: string;
+  port: number;
+  /**
+   * Reconnect after a failed or lost connection, with jittered exponential
+   * backoff between minMs and maxMs. `false`: the first failure is final.
+   * Default { minMs: 100, maxMs: 10_000 }.
+   */
+  reconnect?: BackoffOptions | false;
+  /** send() returns false once this many bytes wait for the kernel. Default 1 MiB. */
+  highWaterMark?: number;
+  /** Hard bound on waiting bytes (also while disconnected): send() throws past it. Default 16 MiB, at least highWaterMark. */
+  maxQueuedBytes?: number;
+  /** Size of one write slab; frames larger than this get their own buffer. Default 256 KiB. */
+  slabBytes?: number;
+  /** close() waits this long for the server to close its side after our FIN, then resets. Default 5000. */
+  closeTimeoutMs?: number;
+}
+
+export interface ResolvedOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly reconnect: BackoffOptions | false;
+  readonly highWaterMark: number;
+  readonly maxQueuedBytes: number;
+  readonly slabBytes: number;
+  readonly closeTimeoutMs: number;
+}
+
+const MiB = 1024 * 1024;
+
+function check(ok: boolean, what: string, value: unknown, allowed: string): void {
+  if (!ok) throw new ProducerError('invalid_option', `pkt producer: ${what} is ${String(value)}; expected ${allowed}`);
+}
+
+function isCount(n: unknown, min: number): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= min;
+}
+
+export function resolveOptions(options: ProducerOptions): ResolvedOptions {
+  const { host, port } = options;
+  check(typeof host === 'string' && host.length > 0, 'host', host, 'a non-empty host name or address');
+  check(isCount(port, 1) && port <= 65535, 'port', port, 'an integer 1..65535');
+  const reconnect = options.reconnect ?? { minMs: 100, maxMs: 10_000 };
+  if (reconnect !== false) {
+    check(isCount(reconnect.minMs, 1), 'reconnect.minMs', reconnect.minMs, 'an integer >= 1');
+    check(isCount(reconnect.maxMs, reconnect.minMs), 'reconnect.maxMs', reconnect.maxMs, `an integer >= minMs (${reconnect.minMs})`);
+  }
+  const highWaterMark = options.highWaterMark ?? MiB;
+  check(isCount(highWaterMark, 1), 'highWaterMark', highWaterMark, 'an integer >= 1 (bytes)');
+  const maxQueuedBytes = options.maxQueuedBytes ?? Math.max(16 * MiB, highWaterMark);
+  check(isCount(maxQueuedBytes, highWaterMark), 'maxQueuedBytes', maxQueuedBytes, `an integer >= highWaterMark (${highWaterMark})`);
+  const slabBytes = options.slabBytes ?? 256 * 1024;
+  check(isCount(slabBytes, 64), 'slabBytes', slabBytes, 'an integer >= 64');
+  const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+  check(isCount(closeTimeoutMs, 0), 'closeTimeoutMs', closeTimeoutMs, 'an integer >= 0');
+  return {
+    host,
+    port,
+    reconnect: reconnect === false ? false : { minMs: reconnect.minMs, maxMs: reconnect.maxMs },
+    highWaterMark,
+    maxQueuedBytes,
+    slabBytes,
+    closeTimeoutMs,
+  };
+}
