@@ -17,6 +17,8 @@ export const ErrorCodes = {
   ENCODE: 'PKT_ERR_ENCODE',
   /** The ring was used against its ownership rules (a bug in the caller). */
   RING: 'PKT_ERR_RING',
+  /** The producer client could not deliver (connection lost, queue full, closed). */
+  PRODUCER: 'PKT_ERR_PRODUCER',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,10 +1,9 @@
 /**
- * The producer's one error class. Its code is 'PKT_ERR_PRODUCER'; that code is
- * not in ErrorCodes yet (src/errors.ts belongs to someone else), hence the cast.
+ * The producer's one error class, code 'PKT_ERR_PRODUCER'.
  */
-import { PktError, type ErrorCode } from '../errors.js';
+import { ErrorCodes, PktError, type ErrorCode } from '../errors.js';
 
-export const PRODUCER_ERROR_CODE = 'PKT_ERR_PRODUCER' as string as ErrorCode;
+export const PRODUCER_ERROR_CODE: ErrorCode = ErrorCodes.PRODUCER;
 
 /** Why a producer operation failed; stable, for programs to branch on. */
 export type ProducerErrorReason =
