@@ -61,9 +61,15 @@ export class IngestServer {
     this.phase = 'starting';
     const { config, log } = this;
     try {
-      this.handlers = this.givenHandlers ?? (await createHandlers(config.handlers, log));
+      // Stats first: handlers may report errors while they start.
+      this.stats = new IngestStats(this.givenHandlers?.map((h) => h.name) ?? config.handlers.map((h) => h.name));
+      const stats = this.stats;
+      const countError = (name: string, err: unknown): void => {
+        stats.handlerErrors.set(name, (stats.handlerErrors.get(name) ?? 0) + 1);
+        this.log.debug({ handler: name, err }, 'handler reported an error');
+      };
+      this.handlers = this.givenHandlers ?? (await createHandlers(config.handlers, log, countError));
       const names = this.handlers.map((h) => h.name);
-      this.stats = new IngestStats(names);
       const metrics = createMetrics(this.stats, { handlerNames: names });
       this.metrics = metrics;
       this.tcp = new TcpIngest(

@@ -34,8 +34,10 @@ export async function createCaptureHandler(
 ): Promise<CaptureHandler> {
   const file = new CaptureFile({ ...config, ...deps });
   const log = context.log;
-  file.onError = (err) =>
+  file.onError = (err) => {
+    context.reportError(err);
     log.error({ err, path: file.path }, 'capture write failed; retrying, producers wait until it succeeds');
+  };
   file.onRecover = () => log.info({ path: file.path }, 'capture writes recovered');
   try {
     await file.open();

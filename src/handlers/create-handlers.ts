@@ -32,11 +32,23 @@ function createHandler(config: HandlerConfig, context: HandlerContext): PacketHa
   }
 }
 
-export async function createHandlers(configs: readonly HandlerConfig[], baseLog: Logger): Promise<NamedHandler[]> {
+/** Where handlers' self-reported errors go (the server counts them per handler). */
+export type ErrorSink = (handlerName: string, error: unknown) => void;
+
+export async function createHandlers(
+  configs: readonly HandlerConfig[],
+  baseLog: Logger,
+  onError: ErrorSink = () => {},
+): Promise<NamedHandler[]> {
   const built: NamedHandler[] = [];
   try {
     for (const config of configs) {
-      const context: HandlerContext = { name: config.name, log: baseLog.child({ handler: config.name }) };
+      const name = config.name;
+      const context: HandlerContext = {
+        name,
+        log: baseLog.child({ handler: name }),
+        reportError: (error) => onError(name, error),
+      };
       built.push({ name: config.name, handler: await createHandler(config, context) });
     }
   } catch (error) {

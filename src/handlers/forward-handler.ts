@@ -27,7 +27,8 @@ export function createForwardHandler(config: ForwardOptions, context: HandlerCon
   const log = context.log.child({ target: connection.target });
   connection.onUp = () => log.info({ connects: connection.connects }, 'forward connected');
   connection.onDown = (err, attempt, delayMs) => {
-    // One warning per outage; the retries that follow are debug noise.
+    // One warning (and one counted error) per outage; the retries that follow are debug noise.
+    if (attempt === 1) context.reportError(err);
     if (attempt === 1) log.warn({ err, queuedBytes: connection.queuedBytes }, 'forward target down; reconnecting, producers wait');
     else log.debug({ err, attempt, delayMs }, 'forward reconnect failed');
   };

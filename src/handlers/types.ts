@@ -95,6 +95,12 @@ export interface HandlerContext {
   /** The handler's name (its metrics label). */
   readonly name: string;
   readonly log: Logger;
+  /**
+   * Counts an error against this handler in pkt_ingest_handler_errors_total
+   * without failing a packet: for failures a handler retries itself (a
+   * capture write, a forward connection), where no promise rejects.
+   */
+  reportError(error: unknown): void;
 }
 
 /** A `module` handler's default export. */

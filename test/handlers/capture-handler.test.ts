@@ -19,7 +19,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const context = { name: 'capture', log: silent };
+const reported: unknown[] = [];
+const context = { name: 'capture', log: silent, reportError: (e: unknown) => void reported.push(e) };
 const path = () => join(dir, 'cap.pkt');
 
 async function build(fs?: CaptureFs): Promise<CaptureHandler> {
@@ -100,6 +101,25 @@ describe('capture handler', () => {
     const fromB = stored.filter((f) => f.includes('conn-b'));
     expect(Buffer.concat(fromA).equals(aStream)).toBe(true);
     expect(Buffer.concat(fromB).equals(bStream)).toBe(true);
+  });
+
+  it('counts a failed write against the handler, then writes the batch once it recovers', async () => {
+    reported.length = 0;
+    let failures = 1;
+    const flaky: CaptureFs = {
+      ...nodeCaptureFs,
+      writev: (fd, buffers) => (failures-- > 0 ? Promise.reject(Object.assign(new Error('disk full'), { code: 'ENOSPC' })) : nodeCaptureFs.writev(fd, buffers)),
+    };
+    handler = await createCaptureHandler(
+      { path: path(), fsync: 'never', fsyncIntervalMs: 1000, rotateBytes: 1 << 30, keepFiles: 1 },
+      context,
+      { fs: flaky, retryMinMs: 1, retryMaxMs: 1 },
+    );
+    const stream = Buffer.concat(frames(3));
+    await new Driver(handler, connectionInfo(1)).read(stream);
+    expect(reported).toHaveLength(1);
+    expect((reported[0] as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    expect(readFileSync(path()).equals(stream)).toBe(true);
   });
 
   it('reports the file health', async () => {
