@@ -64,6 +64,12 @@ export class FrameDecoder {
   payloadLength = 0;
   frameLength = 0;
   private headerChecked = false;
+  /**
+   * After a resync: looking for the next magic. Bytes that turn out not to
+   * be one are skipped silently (they are not frame starts); the error was
+   * counted once, for the frame start that lost framing.
+   */
+  private scanning = false;
   private sourceEnd = 0;
   private destEnd = 0;
   private readonly sourceCache = new IdCache();
@@ -90,15 +96,18 @@ export class FrameDecoder {
     for (;;) {
       const avail = end - p;
       if (this.frameLength === 0) {
-        if (avail < FIXED_HEADER_BYTES) {
-          this.need = FIXED_HEADER_BYTES;
-          const reason = avail > 0 ? this.checkPartialHead(buf, p, avail) : null;
-          if (reason !== null) this.fail(reason);
-          break;
+        const reason =
+          avail >= FIXED_HEADER_BYTES ? this.checkHead(buf, p) : avail > 0 ? this.checkPartialHead(buf, p, avail) : null;
+        if (reason === 'bad_magic' && this.scanning) {
+          p += this.skipToMagic(buf, p, end);
+          continue;
         }
-        const reason = this.checkHead(buf, p);
         if (reason !== null) {
           this.fail(reason);
+          break;
+        }
+        if (avail < FIXED_HEADER_BYTES) {
+          this.need = FIXED_HEADER_BYTES;
           break;
         }
       }
@@ -141,6 +150,7 @@ export class FrameDecoder {
       this.offset += frameLength;
       this.frameLength = 0;
       this.headerChecked = false;
+      this.scanning = false;
       sink.onFrame(view);
     }
     return p - start;
@@ -160,9 +170,17 @@ export class FrameDecoder {
   /**
    * After any error: how many bytes of buf[start, end) (which begins at the
    * bad frame) to skip so that the next candidate magic, or a prefix of it
-   * at the very end, comes first. At least 1.
+   * at the very end, comes first. At least 1. Until a frame decodes again,
+   * candidates that are no magic after all are skipped without an error.
    */
   resync(buf: Buffer, start: number, end: number): number {
+    this.clear();
+    this.scanning = true;
+    return this.skipToMagic(buf, start, end);
+  }
+
+  /** Skips from `start` (at least one byte) to the next magic, or a prefix of one at the end. */
+  private skipToMagic(buf: Buffer, start: number, end: number): number {
     let i = start + 1;
     for (; i < end; i++) {
       if (buf[i] !== MAGIC[0]) continue;
@@ -173,7 +191,6 @@ export class FrameDecoder {
     }
     const skip = i - start;
     this.offset += skip;
-    this.clear();
     return skip;
   }
 

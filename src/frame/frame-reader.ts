@@ -40,6 +40,8 @@ const MAX_MIN_READ = 64 * 1024;
 /** Bytes of one or more batches, released together once every hold on them settled. */
 class ReleaseMark {
   bytes = 0;
+  /** Oversize frames delivered in its batches: not ring bytes, but held all the same. */
+  bigBytes = 0;
   pending = 0;
   readonly settle = (): void => {
     this.pending--;
@@ -70,6 +72,11 @@ export class FrameReader {
   /** A frame larger than the ring, gathered in its own buffer. */
   private big: Buffer | null = null;
   private bigFill = 0;
+  /** Under resync, the bytes after a failed oversize frame, still to go through the ring. */
+  private replay: Buffer | null = null;
+  /** Oversize frames delivered in the current batch, and those still held by marks. */
+  private batchBig = 0;
+  private heldBig = 0;
   /** Bytes consumed in the current batch, not yet assigned to a release. */
   private batchBytes = 0;
   private batchMark: ReleaseMark | null = null;
@@ -93,6 +100,11 @@ export class FrameReader {
    */
   readBuffer(): Buffer | null {
     if (this.failed !== null || this.closed) return null;
+    if (this.replay !== null && !this.drainReplay()) {
+      this.waitingForRoom = true;
+      return null; // replayed bytes come before any new read
+    }
+    if (this.failed !== null) return null;
     if (this.big !== null) return this.big.subarray(this.bigFill);
     const ring = (this.ring ??= this.pool.acquire());
     const room = ring.capacity - ring.pending;
@@ -120,6 +132,7 @@ export class FrameReader {
       (this.ring as Ring).commit(n);
       this.process();
     }
+    if (this.replay !== null && !this.drainReplay()) this.waitingForRoom = true;
     this.endBatch();
   }
 
@@ -129,9 +142,19 @@ export class FrameReader {
    * the chunk when the ring is full; offer the rest again after onRoom.
    */
   write(chunk: Buffer, start = 0, end = chunk.length): number {
-    const taken = this.feed(chunk, start, end);
+    let at = start;
+    while (at < end) {
+      if (this.replay !== null && !this.drainReplay()) {
+        this.waitingForRoom = true;
+        break;
+      }
+      const n = this.feed(chunk, at, end);
+      at += n;
+      if (n === 0 && this.replay === null) break;
+    }
+    if (this.replay !== null && !this.drainReplay()) this.waitingForRoom = true;
     this.endBatch();
-    return taken;
+    return at - start;
   }
 
   /** Register a handler's promise on the frames of the current batch. */
@@ -147,13 +170,13 @@ export class FrameReader {
    */
   end(): void {
     if (this.failed !== null || this.closed) return;
-    const partial = this.big !== null || (this.ring !== null && this.ring.pending > 0);
+    const partial = this.big !== null || this.replay !== null || (this.ring !== null && this.ring.pending > 0);
     if (partial) this.consumer.onFrameError('truncated', this.decoder.offset);
   }
 
   /** Bytes in flight: held or pending, in the ring or a big frame. */
   get bytesOwned(): number {
-    return (this.ring?.used ?? 0) + (this.big?.length ?? 0);
+    return (this.ring?.used ?? 0) + (this.big?.length ?? 0) + (this.replay?.length ?? 0) + this.heldBig;
   }
 
   /** Fill of the ring, 0..1, for status pages. */
@@ -178,6 +201,7 @@ export class FrameReader {
   close(): void {
     this.closed = true;
     this.big = null;
+    this.replay = null;
     this.giveBackIfDone();
   }
 
@@ -227,18 +251,38 @@ export class FrameReader {
       // Whatever the policy, this frame is gone; resync scans the ring bytes that follow.
       const skip = this.onError(big, 0, this.bigFill);
       this.big = null;
-      // Under `resync` the bytes after the skip go through the ring again;
-      // without room they are dropped, as the scan would skip them anyway.
-      if (skip >= 0) this.feed(big, skip, this.bigFill);
+      // Under `resync` the bytes after the skip go through the ring again, never dropped:
+      // they wait in `replay` for room, ahead of any new read.
+      if (skip >= 0 && skip < this.bigFill) this.replay = big.subarray(skip, this.bigFill);
       return;
     }
-    if (consumed > 0) this.big = null; // delivered; a handler that held it keeps the Buffer alive
+    if (consumed > 0) {
+      this.batchBig += big.length; // counted while a hold on this batch keeps the Buffer alive
+      this.big = null;
+    }
+  }
+
+  /** Feeds `replay` through the ring as far as room allows; true once it is all in. */
+  private drainReplay(): boolean {
+    while (this.replay !== null && this.failed === null) {
+      const r = this.replay;
+      this.replay = null;
+      const rest = r.subarray(this.feed(r, 0, r.length));
+      if (this.replay !== null) {
+        // Another oversize frame inside it failed: its replay comes first.
+        if (rest.length > 0) this.replay = Buffer.concat([this.replay, rest]);
+      } else if (rest.length > 0) {
+        this.replay = rest;
+        return false;
+      }
+    }
+    return this.replay === null;
   }
 
   /** Copies chunk[start, end) into read regions and processes it, while there is room. */
   private feed(chunk: Buffer, start: number, end: number): number {
     let at = start;
-    while (at < end) {
+    while (at < end && this.replay === null) {
       let region = this.readBuffer();
       if (region === null && this.batchBytes > 0) {
         // The room may be taken by this very batch: close it (handlers see
@@ -267,8 +311,12 @@ export class FrameReader {
     this.batchMark = null;
     const bytes = this.batchBytes;
     this.batchBytes = 0;
+    const bigBytes = this.batchBig;
+    this.batchBig = 0;
     if (mark !== null) {
       mark.bytes += bytes;
+      mark.bigBytes += bigBytes;
+      this.heldBig += bigBytes;
       this.marks.push(mark);
     } else if (this.marks.length > 0) {
       this.marks[this.marks.length - 1].bytes += bytes; // released after the holds before it
@@ -284,6 +332,11 @@ export class FrameReader {
     while (this.marks.length > 0 && this.marks[0].pending === 0) {
       const mark = this.marks.shift() as ReleaseMark;
       ring.release(mark.bytes);
+      this.heldBig -= mark.bigBytes;
+    }
+    if (!this.closed && this.replay !== null) {
+      this.drainReplay(); // its own batch: frames in it may be held
+      this.endBatch();
     }
     this.account();
     if (this.closed) this.giveBackIfDone();
