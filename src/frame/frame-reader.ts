@@ -82,6 +82,7 @@ export class FrameReader {
   private batchMark: ReleaseMark | null = null;
   private readonly marks: ReleaseMark[] = [];
   private waitingForRoom = false;
+  private ended = false;
   private closed = false;
   /** What this reader last added to stats.ringBytes. */
   private accounted = 0;
@@ -107,6 +108,16 @@ export class FrameReader {
     if (this.failed !== null) return null;
     if (this.big !== null) return this.big.subarray(this.bigFill);
     const ring = (this.ring ??= this.pool.acquire());
+    if (this.decoder.frameLength > ring.capacity && this.decoder.error === null) {
+      // One oversize frame per connection at a time: while a handler still
+      // holds the last one, the next waits, so memory stays ring + one frame.
+      if (this.heldBig > 0) {
+        this.waitingForRoom = true;
+        return null;
+      }
+      this.startBig(ring);
+      return (this.big as unknown as Buffer).subarray(this.bigFill);
+    }
     const room = ring.capacity - ring.pending;
     const remaining = this.decoder.need - ring.pending;
     const want = Math.min(Math.max(remaining, Math.min(MAX_MIN_READ, ring.capacity >>> 2)), room);
@@ -169,7 +180,8 @@ export class FrameReader {
    * counts one `truncated`.
    */
   end(): void {
-    if (this.failed !== null || this.closed) return;
+    if (this.failed !== null || this.closed || this.ended) return;
+    this.ended = true;
     const partial = this.big !== null || this.replay !== null || (this.ring !== null && this.ring.pending > 0);
     if (partial) this.consumer.onFrameError('truncated', this.decoder.offset);
   }
@@ -218,7 +230,6 @@ export class FrameReader {
       ring.consume(skip);
       this.batchBytes += skip;
     }
-    if (decoder.frameLength > ring.capacity) this.startBig(ring);
   }
 
   /** Handles decoder.error; returns bytes to skip, or -1 if the stream failed. */

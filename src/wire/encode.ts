@@ -87,7 +87,14 @@ export function encodeFrameInto(frame: FrameInput, target: Buffer, offset = 0): 
   target.writeUInt16LE(headerLen, offset + OFFSET_HEADER_LEN);
   target.writeUInt32LE(payloadLen, offset + OFFSET_PAYLOAD_LEN);
   const ts = frame.timestamp ?? 0;
-  target.writeBigUInt64LE(typeof ts === 'bigint' ? ts : BigInt(ts), offset + OFFSET_TIMESTAMP);
+  if (typeof ts === 'number' ? !Number.isSafeInteger(ts) || ts < 0 : ts < 0n || ts > 0xffff_ffff_ffff_ffffn) {
+    throw new EncodeError(`timestamp ${ts} is not a u64 count of microseconds (use a non-negative integer, or a bigint)`);
+  }
+  if (typeof ts === 'number') {
+    // Two u32 halves: no BigInt per frame for the common case.
+    target.writeUInt32LE(ts % 0x1_0000_0000, offset + OFFSET_TIMESTAMP);
+    target.writeUInt32LE(Math.floor(ts / 0x1_0000_0000), offset + OFFSET_TIMESTAMP + 4);
+  } else target.writeBigUInt64LE(ts, offset + OFFSET_TIMESTAMP);
   let at = writeId(target, offset + FIXED_HEADER_BYTES, frame.sourceId);
   at = writeId(target, at, frame.destId);
   if (frame.extensions) {

@@ -125,3 +125,14 @@ describe('encodeFrameInto', () => {
     );
   });
 });
+
+describe('timestamps', () => {
+  it('writes a number and the equal bigint identically, and rejects what is not a u64', () => {
+    const base = { sourceId: 's', destId: 'd', payload: Buffer.alloc(0) };
+    const ts = 1_700_000_000_123_456;
+    expect(encodeFrame({ ...base, timestamp: ts }).equals(encodeFrame({ ...base, timestamp: BigInt(ts) }))).toBe(true);
+    for (const bad of [1.5, -1, Number.NaN, 2 ** 60, -1n, 2n ** 64n]) {
+      expect(() => encodeFrame({ ...base, timestamp: bad })).toThrow(EncodeError);
+    }
+  });
+});
