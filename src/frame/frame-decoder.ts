@@ -239,24 +239,34 @@ export class FrameDecoder {
   private checkHeader(buf: Buffer, p: number): FrameErrorReason | null {
     const headerEnd = p + this.headerLength;
     const sourceStart = p + OFFSET_IDS;
-    let sourceEnd = sourceStart;
-    while (sourceEnd < headerEnd && buf[sourceEnd] !== 0) sourceEnd++;
-    if (sourceEnd === headerEnd) return 'unterminated_string';
+    // Producers repeat their ids: a cache hit settles termination and UTF-8 at once.
+    let sourceEnd = this.sourceCache.matchAt(buf, sourceStart, headerEnd);
+    const sourceIsNew = sourceEnd < 0;
+    if (sourceIsNew) {
+      sourceEnd = sourceStart;
+      while (sourceEnd < headerEnd && buf[sourceEnd] !== 0) sourceEnd++;
+      if (sourceEnd === headerEnd) return 'unterminated_string';
+    }
     const destStart = sourceEnd + 1;
-    let destEnd = destStart;
-    while (destEnd < headerEnd && buf[destEnd] !== 0) destEnd++;
-    if (destEnd === headerEnd) return 'unterminated_string';
-    if (!this.sourceCache.matches(buf, sourceStart, sourceEnd)) {
+    let destEnd = this.destCache.matchAt(buf, destStart, headerEnd);
+    const destIsNew = destEnd < 0;
+    if (destIsNew) {
+      destEnd = destStart;
+      while (destEnd < headerEnd && buf[destEnd] !== 0) destEnd++;
+      if (destEnd === headerEnd) return 'unterminated_string';
+    }
+    if (sourceIsNew) {
       if (!isValidUtf8(buf, sourceStart, sourceEnd)) return 'invalid_utf8';
       this.sourceCache.store(buf, sourceStart, sourceEnd);
     }
-    if (!this.destCache.matches(buf, destStart, destEnd)) {
+    if (destIsNew) {
       if (!isValidUtf8(buf, destStart, destEnd)) return 'invalid_utf8';
       this.destCache.store(buf, destStart, destEnd);
     }
-    if (findBadExtension(buf, destEnd + 1, headerEnd) !== -1) return 'bad_extension';
+    if (destEnd + 1 < headerEnd && findBadExtension(buf, destEnd + 1, headerEnd) !== -1) return 'bad_extension';
     this.sourceEnd = sourceEnd - p;
     this.destEnd = destEnd - p;
     return null;
   }
+
 }

@@ -11,13 +11,19 @@ export class IdCache {
   /** Bumped whenever the cached id changes; a view compares it to its own. */
   generation = 0;
 
-  /** True if buf[start, end) is the cached id. */
-  matches(buf: Buffer, start: number, end: number): boolean {
-    const n = end - start;
-    if (n !== this.length) return false;
+  /**
+   * If the id starting at `start` is the cached one, terminated before
+   * `limit`, returns the terminator's position; else -1. One pass: the
+   * cached id holds no 0 byte, so equal bytes plus a 0 right after them is
+   * the whole check, with no separate scan for the terminator.
+   */
+  matchAt(buf: Buffer, start: number, limit: number): number {
+    const n = this.length;
+    const end = start + n;
+    if (n < 0 || end >= limit || buf[end] !== 0) return -1;
     const bytes = this.bytes;
-    for (let i = 0; i < n; i++) if (bytes[i] !== buf[start + i]) return false;
-    return true;
+    for (let i = 0; i < n; i++) if (bytes[i] !== buf[start + i]) return -1;
+    return end;
   }
 
   /** Caches buf[start, end), already validated. */
