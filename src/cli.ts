@@ -10,11 +10,20 @@ import { parseCli } from './cli/parse-args.js';
 import { loadConfig, type ConfigFlags } from './config/load-config.js';
 import { ConfigError, PktError, StartupError, UsageError } from './errors.js';
 import { formatReport, inspectFile, isClean } from './inspect/inspect-file.js';
-import { IngestServer } from './server.js';
 
 function version(): string {
   const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
+}
+
+/** Flushes the log, then exits; bounded, as a stdout nobody reads must not hang the exit. */
+function exitAfterFlush(log: { flush(cb?: (err?: Error) => void): void }, code: number): void {
+  setTimeout(() => process.exit(code), 1000).unref();
+  try {
+    log.flush(() => process.exit(code));
+  } catch {
+    process.exit(code);
+  }
 }
 
 function fail(message: string, code: number): number {
@@ -24,6 +33,8 @@ function fail(message: string, code: number): number {
 
 async function serve(configPath: string | undefined, flags: Partial<ConfigFlags>): Promise<number> {
   const config = loadConfig({ configPath, env: process.env, flags });
+  // Loaded here, not at the top: `inspect` and `--help` need none of the server.
+  const { IngestServer } = await import('./server.js');
   const server = new IngestServer({ config });
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
   let stopping = false;
@@ -35,10 +46,7 @@ async function serve(configPath: string | undefined, flags: Partial<ConfigFlags>
     stopping = true;
     server.log.info({ signal }, 'shutting down');
     server.shutdown().then(
-      () => {
-        server.log.flush();
-        process.exit(0);
-      },
+      () => exitAfterFlush(server.log, 0),
       (err: unknown) => {
         server.log.error({ err }, 'shutdown failed');
         process.exit(1);

@@ -35,6 +35,8 @@ import { findBadExtension } from './extensions.js';
 import { IdCache } from './id-cache.js';
 import { PacketView } from './packet-view.js';
 
+const EMPTY_BUFFER = Buffer.alloc(0);
+
 export interface DecoderLimits {
   /** Largest accepted payload_len. */
   readonly maxPayloadBytes: number;
@@ -78,6 +80,11 @@ export class FrameDecoder {
   constructor(limits: DecoderLimits) {
     this.limits = limits;
     this.view = new PacketView(this.sourceCache, this.destCache);
+  }
+
+  /** Drop the reused view's reference to a buffer that goes back to a pool. */
+  forgetBuffer(): void {
+    this.view.buffer = EMPTY_BUFFER;
   }
 
   /** Hand the current view over to a handler for good; later frames use a new one. */
@@ -164,6 +171,7 @@ export class FrameDecoder {
     const n = this.frameLength;
     this.offset += n;
     this.clear();
+    this.scanning = false; // that was a frame start: the next one counts its own error
     return n;
   }
 

@@ -206,6 +206,7 @@ export class FrameReader {
     if (this.ring !== null && this.idle) {
       this.pool.release(this.ring);
       this.ring = null;
+      this.decoder.forgetBuffer(); // its reused view still points into the ring
     }
   }
 

@@ -20,7 +20,14 @@ export interface InspectReport {
   torn: { offset: number } | null;
 }
 
-const RING_BYTES = 1024 * 1024;
+/**
+ * A ring that holds the largest frame the limits allow (up to 64 MiB), so
+ * no frame needs its own buffer: memory stays one ring however big the file.
+ */
+function ringBytesFor(limits: DecoderLimits): number {
+  const largest = limits.maxHeaderBytes + limits.maxPayloadBytes;
+  return Math.min(64 * 1024 * 1024, Math.max(1024 * 1024, Math.ceil(largest / 65536) * 65536 + 65536));
+}
 
 class Tally implements FrameConsumer {
   readonly report: InspectReport = { frames: 0, bytes: 0, errors: {}, firstError: null, torn: null };
@@ -41,7 +48,7 @@ class Tally implements FrameConsumer {
 /** Throws the fs error (ENOENT...) if the file cannot be read. */
 export function inspectFile(path: string, limits: DecoderLimits): InspectReport {
   const tally = new Tally();
-  const reader = new FrameReader(new RingPool(RING_BYTES, 0), limits, { onFrameError: 'resync', onChecksumError: 'drop' }, new IngestStats(), tally);
+  const reader = new FrameReader(new RingPool(ringBytesFor(limits), 0), limits, { onFrameError: 'resync', onChecksumError: 'drop' }, new IngestStats(), tally);
   const fd = fs.openSync(path, 'r');
   try {
     for (;;) {

@@ -28,6 +28,9 @@ export const LANDING = Buffer.allocUnsafeSlow(64 * 1024);
 
 export const kConnection = Symbol('pkt-ingest.connection');
 
+/** A read after this much quiet marks a trickling producer: its ring goes back after the read. */
+const SHED_AFTER_MS = 1000;
+
 interface SocketWithConnection extends net.Socket {
   [kConnection]?: Connection;
 }
@@ -116,13 +119,22 @@ export class Connection implements ConnectionInfo, FrameConsumer {
 
   /** onread: `nread` bytes landed in `lent`. Returns false to stop reading. */
   onRead(nread: number): boolean {
-    this.lastActive = this.ctx.clock.now;
+    const now = this.ctx.clock.now;
+    const quietBefore = now - this.lastActive;
+    this.lastActive = now;
     if (this.lent === LANDING) {
       const taken = this.reader.write(LANDING, 0, nread);
       // Out of room mid-chunk (handlers hold the ring): keep the rest, copied, as LANDING is shared.
       if (taken < nread) this.leftover = Buffer.from(LANDING.subarray(taken, nread));
     } else {
       this.reader.committed(nread);
+    }
+    // A producer that trickles (reads far apart) holds no ring between reads:
+    // give it back now, while the next buffer can still be chosen for free.
+    if (quietBefore >= SHED_AFTER_MS && this.leftover === null && this.reader.failed === null && this.reader.idle) {
+      this.reader.releaseRing();
+      this.lent = LANDING;
+      return true;
     }
     return this.nextRead();
   }
@@ -175,12 +187,10 @@ export class Connection implements ConnectionInfo, FrameConsumer {
       if (this.reader.failed !== null) return this.fail();
       if (this.leftover !== null) return; // the reader calls onRoom again
     }
-    if (this.usesOnread) {
-      const region = this.reader.readBuffer();
-      if (region === null) return;
-      // Point the socket at the region; without the hook, one read lands in LANDING and is copied.
-      if (lendBuffer(this.socket, region)) this.lent = region;
-    }
+    // The socket still holds LANDING: the first read after a pause is copied
+    // from there (lending it a ring region now would cost a native listener
+    // per pause, kept until the socket closes).
+    if (this.reader.readBuffer() === null) return;
     this.paused = false;
     this.lastActive = this.ctx.clock.now;
     this.socket.resume();
@@ -296,7 +306,11 @@ export class Connection implements ConnectionInfo, FrameConsumer {
     return !this.isClosed;
   }
 
-  /** Called by the sweeper: a connection with nothing in flight gives its ring back. */
+  /**
+   * Called by the sweeper for a connection quiet since a burst: nothing in
+   * flight, so its ring goes back. (Costs one native listener until the
+   * socket closes, so it is done once per burst, after a long quiet.)
+   */
   shed(): void {
     if (this.isClosed || this.paused || this.lent === LANDING || !this.reader.idle) return;
     if (!lendBuffer(this.socket, LANDING)) return;

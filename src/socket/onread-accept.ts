@@ -73,11 +73,17 @@ export function acceptWithOnread(
 /**
  * Points a reading socket at another buffer for its next read (without a
  * read in between, which is the only moment onread asks for one). Returns
- * false if this Node lacks the hook.
+ * false if this Node lacks the hook. Each call adds a native listener that
+ * lives until the socket closes (Node's UseUserBuffer): call it rarely.
  */
 export function lendBuffer(socket: net.Socket, buf: Uint8Array): boolean {
   const handle = (socket as unknown as SocketInternals)._handle;
   if (!handle || typeof handle.useUserBuffer !== 'function') return false;
   handle.useUserBuffer(buf);
+  // net.Socket also keeps the last buffer it was given (symbol kBuffer): replace it, or it pins the old one.
+  kBuffer ??= Object.getOwnPropertySymbols(socket).find((s) => s.description === 'kBuffer') ?? null;
+  if (kBuffer !== null) (socket as unknown as Record<symbol, unknown>)[kBuffer] = buf;
   return true;
 }
+
+let kBuffer: symbol | null | undefined;

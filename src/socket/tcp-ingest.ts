@@ -30,8 +30,10 @@ export interface TcpIngestOptions {
   readonly readMode?: 'auto' | 'data';
 }
 
-/** A connection quiet this long gives its ring back to the pool. */
-const SHED_AFTER_MS = 1000;
+/** A connection quiet this long after a burst gives its ring back to the pool. */
+const SHED_AFTER_MS = 10_000;
+/** Pending-connection queue; the kernel caps it at net.core.somaxconn. */
+const LISTEN_BACKLOG = 4096;
 
 export class TcpIngest implements ConnectionContext {
   readonly pool: RingPool;
@@ -84,7 +86,7 @@ export class TcpIngest implements ConnectionContext {
     const server = this.server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.opts.host, port: this.opts.port }, () => {
+      server.listen({ host: this.opts.host, port: this.opts.port, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });

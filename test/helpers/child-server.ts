@@ -7,8 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
-export const CLI = path.resolve(import.meta.dirname, '../../src/cli.ts');
+const ROOT = path.resolve(import.meta.dirname, '../..');
+export const CLI = path.join(ROOT, 'src/cli.ts');
+/** By absolute URL: a bare `--import tsx` resolves from the child's cwd (a temp dir). */
+export const TSX = pathToFileURL(createRequire(path.join(ROOT, 'package.json')).resolve('tsx')).href;
 
 export interface ChildServer {
   child: ChildProcess;
@@ -26,7 +31,7 @@ export function tempDir(): string {
 export async function startChild(config: Record<string, unknown>, dir = tempDir(), extraArgs: string[] = []): Promise<ChildServer> {
   const file = path.join(dir, 'config.json');
   fs.writeFileSync(file, JSON.stringify({ tcp: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, ...config }));
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', file, ...extraArgs], {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', '--config', file, ...extraArgs], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PKT_INGEST_CONFIG: '' },
