@@ -31,6 +31,36 @@ export const kConnection = Symbol('pkt-ingest.connection');
 /** A read after this much quiet marks a trickling producer: its ring goes back after the read. */
 const SHED_AFTER_MS = 1000;
 
+/**
+ * Fairness: libuv reads a busy socket up to 32 times per wakeup, and every
+ * read is decoded and handled at once. Without a cap, a few flat-out
+ * producers keep the event loop in its poll phase for hundreds of ms and
+ * HTTP probes time out. So all connections share a budget per turn of the
+ * loop; a connection over it stops reading and resumes on setImmediate.
+ */
+const READ_BUDGET_PER_TURN = 1024 * 1024;
+let turnBytes = 0;
+let turnScheduled = false;
+let yielded: Connection[] = [];
+
+function endTurn(): void {
+  turnBytes = 0;
+  turnScheduled = false;
+  const resume = yielded;
+  yielded = [];
+  for (const conn of resume) conn.resumeAfterYield();
+}
+
+/** Counts a read against this turn's budget; true if the budget is spent. */
+function spendReadBudget(n: number): boolean {
+  turnBytes += n;
+  if (!turnScheduled) {
+    turnScheduled = true;
+    setImmediate(endTurn);
+  }
+  return turnBytes > READ_BUDGET_PER_TURN;
+}
+
 interface SocketWithConnection extends net.Socket {
   [kConnection]?: Connection;
 }
@@ -78,6 +108,8 @@ export class Connection implements ConnectionInfo, FrameConsumer {
   lastActive: number;
   /** Stopped reading because handlers hold the ring. */
   paused = false;
+  /** Stopped reading until the next turn of the event loop (read budget). */
+  yielded = false;
   /** The buffer the next read lands in. */
   lent: Buffer = LANDING;
   readonly reader: FrameReader;
@@ -136,7 +168,21 @@ export class Connection implements ConnectionInfo, FrameConsumer {
       this.lent = LANDING;
       return true;
     }
-    return this.nextRead();
+    return this.nextRead() && !(spendReadBudget(nread) && this.yieldTurn());
+  }
+
+  /** Over this turn's read budget: stop reading; `lent` stays valid until the resume. */
+  private yieldTurn(): boolean {
+    this.yielded = true;
+    yielded.push(this);
+    return true;
+  }
+
+  resumeAfterYield(): void {
+    if (!this.yielded) return;
+    this.yielded = false;
+    if (this.isClosed || this.paused) return;
+    this.socket.resume();
   }
 
   /** 'data' event fallback: the chunk is ours, no copy needed to keep it. */
@@ -147,6 +193,8 @@ export class Connection implements ConnectionInfo, FrameConsumer {
     if (taken < chunk.length) {
       this.leftover = chunk.subarray(taken);
       this.pause();
+      this.socket.pause();
+    } else if (spendReadBudget(chunk.length) && this.yieldTurn()) {
       this.socket.pause();
     }
   }
