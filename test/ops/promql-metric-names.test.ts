@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { httpGet, startServer } from '../helpers/live-server.js';
 import { alertExpressions, collectExpressions, dashboardExpressions, metricNamesInPromQL } from './promql-metric-names.js';
 
 /** The contract's metrics; histograms are listed by base name. */
@@ -14,26 +18,40 @@ const CONTRACT_METRICS = [
   'pkt_ingest_ring_bytes',
 ];
 const CONTRACT_HISTOGRAMS = ['pkt_ingest_lag_seconds'];
-/** prom-client's default metrics the dashboard reads. */
-const PROM_CLIENT_DEFAULTS = [
-  'process_resident_memory_bytes',
-  'process_cpu_seconds_total',
-  'process_open_fds',
-  'process_max_fds',
-  'nodejs_eventloop_lag_seconds',
-  'nodejs_eventloop_lag_p99_seconds',
-  'nodejs_heap_size_used_bytes',
-  'nodejs_heap_size_total_bytes',
-];
 /** Written by Prometheus itself for every target. */
 const PROMETHEUS_METRICS = ['up'];
 
-const KNOWN_METRICS = new Set([
-  ...CONTRACT_METRICS,
-  ...CONTRACT_HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`]),
-  ...PROM_CLIENT_DEFAULTS,
-  ...PROMETHEUS_METRICS,
-]);
+/**
+ * The names a query can select in an exposition: every sample's name (so a
+ * histogram brings the `_bucket`, `_sum` and `_count` it shows), plus every
+ * family that is not a histogram or summary, in case it has no sample yet.
+ */
+function exportedNames(exposition: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of exposition.split('\n')) {
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type && type[2] !== 'histogram' && type[2] !== 'summary') names.add(type[1]);
+    const sample = /^([a-zA-Z_:][\w:]*)[{ ]/.exec(line);
+    if (sample) names.add(sample[1]);
+  }
+  return names;
+}
+
+/** What a live server's /metrics exports, plus Prometheus' own; filled in beforeAll. */
+const KNOWN_METRICS = new Set<string>(PROMETHEUS_METRICS);
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pkt-promql-'));
+  const live = await startServer({ handlers: [{ type: 'capture', path: join(dir, 'capture.pkt') }] });
+  try {
+    const res = await httpGet(live.httpPort, '/metrics');
+    expect(res.status).toBe(200);
+    for (const name of exportedNames(res.body)) KNOWN_METRICS.add(name);
+  } finally {
+    await live.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 describe('metricNamesInPromQL', () => {
   it.each([
@@ -96,6 +114,11 @@ describe('PromQL in the dashboard and the alerts', () => {
         .map((name) => `${e.file} ${e.where}: ${name}`),
     );
     expect(unknown).toEqual([]);
+  });
+
+  it('finds every contract metric in the live exposition', () => {
+    const contract = [...CONTRACT_METRICS, ...CONTRACT_HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`])];
+    expect(contract.filter((name) => !KNOWN_METRICS.has(name))).toEqual([]);
   });
 
   it('shows every contract metric somewhere on the dashboard', () => {
