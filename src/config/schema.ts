@@ -4,7 +4,7 @@
  * The defaults here are the built-in defaults; config/default.json spells
  * out the same values (a test keeps them equal).
  */
-import { MAX_HEADER_LEN, MAX_PAYLOAD_LEN, MIN_HEADER_LEN } from '../wire/constants.js';
+import { MAX_HEADER_LEN, MIN_HEADER_LEN } from '../wire/constants.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -13,6 +13,8 @@ export const HANDLER_TYPES = ['capture', 'log', 'forward', 'module'] as const;
 export type HandlerType = (typeof HANDLER_TYPES)[number];
 
 const MiB = 1024 * 1024;
+/** Largest limits.maxPayloadBytes accepted. */
+export const MAX_PAYLOAD_BYTES_LIMIT = 1024 * MiB;
 /** Node timers overflow above 2^31-1 ms (and then fire after 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -60,7 +62,8 @@ export const configSchema = {
     }),
     http: section({ host: str('0.0.0.0'), port: port(7401) }),
     limits: section({
-      maxPayloadBytes: int(0, MAX_PAYLOAD_LEN, MiB),
+      // The format allows 4 GiB, but a frame is held whole in memory: 1 GiB is the sane ceiling.
+      maxPayloadBytes: int(0, MAX_PAYLOAD_BYTES_LIMIT, MiB),
       maxHeaderBytes: int(MIN_HEADER_LEN, MAX_HEADER_LEN, 4096),
     }),
     onFrameError: oneOf(['close', 'resync'] as const, 'close'),

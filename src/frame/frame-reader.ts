@@ -116,7 +116,7 @@ export class FrameReader {
         return null;
       }
       this.startBig(ring);
-      return (this.big as unknown as Buffer).subarray(this.bigFill);
+      return this.big === null ? null : (this.big as Buffer).subarray(this.bigFill);
     }
     const room = ring.capacity - ring.pending;
     const remaining = this.decoder.need - ring.pending;
@@ -191,6 +191,11 @@ export class FrameReader {
     return (this.ring?.used ?? 0) + (this.big?.length ?? 0) + (this.replay?.length ?? 0) + this.heldBig;
   }
 
+  /** Bytes after a failed oversize frame still wait to go through the ring. */
+  get hasReplay(): boolean {
+    return this.replay !== null;
+  }
+
   /** Fill of the ring, 0..1, for status pages. */
   get fill(): number {
     return this.ring === null ? 0 : this.ring.used / this.ring.capacity;
@@ -246,7 +251,15 @@ export class FrameReader {
 
   /** The frame at the cursor is larger than the ring: gather it in its own buffer. */
   private startBig(ring: Ring): void {
-    const big = Buffer.allocUnsafeSlow(this.decoder.frameLength);
+    let big: Buffer;
+    try {
+      big = Buffer.allocUnsafeSlow(this.decoder.frameLength);
+    } catch {
+      // Above what this process can allocate: as good as over the limit.
+      this.consumer.onFrameError('frame_too_large', this.decoder.offset);
+      this.failed = 'frame_too_large';
+      return;
+    }
     const prefix = ring.pending;
     ring.buffer.copy(big, 0, ring.cursor, ring.tail);
     ring.consume(prefix);

@@ -39,6 +39,8 @@ export async function createCaptureHandler(
     log.error({ err, path: file.path }, 'capture write failed; retrying, producers wait until it succeeds');
   };
   file.onRecover = () => log.info({ path: file.path }, 'capture writes recovered');
+  file.onRepair = (offset) =>
+    log.warn({ path: file.path, offset }, 'capture file ended in a torn frame (a crash?): cut it off before appending');
   try {
     await file.open();
   } catch (error) {

@@ -46,9 +46,9 @@ class Tally implements FrameConsumer {
 }
 
 /** Throws the fs error (ENOENT...) if the file cannot be read. */
-export function inspectFile(path: string, limits: DecoderLimits): InspectReport {
+export function inspectFile(path: string, limits: DecoderLimits, ringBytes = ringBytesFor(limits)): InspectReport {
   const tally = new Tally();
-  const reader = new FrameReader(new RingPool(ringBytesFor(limits), 0), limits, { onFrameError: 'resync', onChecksumError: 'drop' }, new IngestStats(), tally);
+  const reader = new FrameReader(new RingPool(ringBytes, 0), limits, { onFrameError: 'resync', onChecksumError: 'drop' }, new IngestStats(), tally);
   const fd = fs.openSync(path, 'r');
   try {
     for (;;) {

@@ -22,6 +22,7 @@
  * then a fresh path. A file only exceeds rotateBytes when one append alone does.
  */
 import { dirname, resolve } from 'node:path';
+import { tornTailOffset } from './torn-tail.js';
 import { nodeCaptureFs, type CaptureFs } from './capture-fs.js';
 
 export type FsyncMode = 'always' | 'interval' | 'never';
@@ -70,6 +71,8 @@ export class CaptureFile {
   onError: ((error: Error) => void) | null = null;
   /** Called when writing works again after failures. */
   onRecover: (() => void) | null = null;
+  /** Called when open() cuts a torn last frame (left by a crash) off at `offset`. */
+  onRepair: ((offset: number) => void) | null = null;
 
   private readonly options: CaptureFileOptions;
   private readonly fs: CaptureFs;
@@ -123,6 +126,8 @@ export class CaptureFile {
     openPaths.add(this.path);
     try {
       await this.fs.mkdir(dirname(this.path));
+      this.repairTo = tornTailOffset(this.path);
+      if (this.repairTo >= 0) this.onRepair?.(this.repairTo);
       await this.reopen();
     } catch (error) {
       openPaths.delete(this.path);

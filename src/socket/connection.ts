@@ -124,6 +124,8 @@ export class Connection implements ConnectionInfo, FrameConsumer {
   private reportedBytes = 0;
   private lastView: PacketView | null = null;
   private isClosed = false;
+  /** The socket is gone but received frames still wait for room. */
+  private finishing = false;
   private childLog: Logger | null = null;
 
   constructor(ctx: ConnectionContext, socket: net.Socket, id: number, usesOnread: boolean) {
@@ -142,7 +144,13 @@ export class Connection implements ConnectionInfo, FrameConsumer {
     if (!usesOnread) socket.on('data', onData);
     socket.on('close', onClose);
     socket.on('error', onError);
-    for (const h of this.handlers) h.open?.(this);
+    for (let i = 0; i < this.handlers.length; i++) {
+      try {
+        this.handlers[i].open?.(this);
+      } catch (err) {
+        this.onHoldError(i, err);
+      }
+    }
   }
 
   get log(): Logger {
@@ -227,13 +235,18 @@ export class Connection implements ConnectionInfo, FrameConsumer {
 
   /** Handlers released ring bytes after we ran out of room. */
   private onRoom(): void {
-    if (this.isClosed || !this.paused) return;
+    if (this.isClosed ? !this.finishing : !this.paused) return;
     const leftover = this.leftover;
     if (leftover !== null) {
       const taken = this.reader.write(leftover);
       this.leftover = taken < leftover.length ? leftover.subarray(taken) : null;
-      if (this.reader.failed !== null) return this.fail();
+      if (this.reader.failed !== null) return this.isClosed ? this.finish() : this.fail();
       if (this.leftover !== null) return; // the reader calls onRoom again
+    }
+    if (this.finishing) {
+      this.reader.readBuffer(); // replays what waits in the reader, as room allows
+      if (!this.hasBacklog() || this.reader.failed !== null) this.finish();
+      return;
     }
     // The socket still holds LANDING: the first read after a pause is copied
     // from there (lending it a ring region now would cost a native listener
@@ -333,18 +346,35 @@ export class Connection implements ConnectionInfo, FrameConsumer {
     this.socket.destroy();
   }
 
-  /** The socket closed, whatever the cause: account for a partial frame, give the ring back. */
+  /**
+   * The socket closed, whatever the cause. Bytes already received but not
+   * yet in the ring (waiting for room) still hold whole frames: deliver
+   * them first, then account for a partial frame and give the ring back.
+   */
   closed(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    if (this.hasBacklog() && this.reader.failed === null) {
+      this.finishing = true; // onRoom goes on feeding, then finishes
+      return;
+    }
+    this.finish();
+  }
+
+  private hasBacklog(): boolean {
+    return this.leftover !== null || this.reader.hasReplay;
+  }
+
+  private finish(): void {
+    this.finishing = false;
     this.reader.end();
     this.reader.close();
     this.leftover = null;
-    for (const h of this.handlers) {
+    for (let i = 0; i < this.handlers.length; i++) {
       try {
-        h.closeConnection?.(this);
+        this.handlers[i].closeConnection?.(this);
       } catch (err) {
-        this.onHoldError(this.handlers.indexOf(h), err);
+        this.onHoldError(i, err);
       }
     }
     this.ctx.connectionClosed(this);

@@ -93,7 +93,7 @@ describe('config schema', () => {
     ['tcp.maxConnections', { tcp: { maxConnections: 0 } }],
     ['tcp.maxConnectionsPerAddress', { tcp: { maxConnectionsPerAddress: 0 } }],
     ['tcp.idleTimeoutMs', { tcp: { idleTimeoutMs: -1 } }],
-    ['limits.maxPayloadBytes', { limits: { maxPayloadBytes: 2 ** 32 } }],
+    ['limits.maxPayloadBytes', { limits: { maxPayloadBytes: 2 ** 30 + 1 } }],
     ['limits.maxHeaderBytes', { limits: { maxHeaderBytes: 25 } }],
     ['limits.maxHeaderBytes', { limits: { maxHeaderBytes: 65536 } }],
     ['shutdown.drainTimeoutMs', { shutdown: { drainTimeoutMs: -1 } }],
@@ -106,7 +106,7 @@ describe('config schema', () => {
     { tcp: { port: 0, ringBytes: 4096, idleTimeoutMs: 0 } },
     { tcp: { port: 65535, ringBytes: 64 * 1024 * 1024 } },
     { limits: { maxPayloadBytes: 0, maxHeaderBytes: 26 } },
-    { limits: { maxPayloadBytes: 2 ** 32 - 1, maxHeaderBytes: 65535 } },
+    { limits: { maxPayloadBytes: 2 ** 30, maxHeaderBytes: 65535 } },
     ...LOG_LEVELS.map((level) => ({ log: { level } })),
   ])('accepts the boundary values %j', (input) => {
     expect(validate(input), JSON.stringify(validate.errors)).toBe(true);

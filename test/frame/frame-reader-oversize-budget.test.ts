@@ -30,3 +30,17 @@ describe('oversize frames under a slow handler', () => {
     expect(h.stats.ringBytes).toBe(0);
   });
 });
+
+describe('oversize frames beyond what the process can allocate', () => {
+  it('count frame_too_large and fail the stream instead of throwing', () => {
+    const h = makeReader(4096, { limits: { maxPayloadBytes: 0xffffffff, maxHeaderBytes: 4096 } });
+    const head = encodeFrame({ sourceId: 's', destId: 'd', payload: Buffer.alloc(0) });
+    head.writeUInt32LE(0xffffffff, 8); // header + 4 GiB: past buffer.constants.MAX_LENGTH
+    h.reader.write(head);
+    // The frame's own buffer is taken when the next read needs a region.
+    expect(h.reader.readBuffer()).toBeNull();
+    expect(h.reader.failed).toBe('frame_too_large');
+    expect(h.collector.errors).toEqual([{ reason: 'frame_too_large', offset: 0 }]);
+    expect(h.reader.bytesOwned).toBeLessThan(4096);
+  });
+});
