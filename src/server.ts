@@ -63,12 +63,7 @@ export class IngestServer {
     try {
       // Stats first: handlers may report errors while they start.
       this.stats = new IngestStats(this.givenHandlers?.map((h) => h.name) ?? config.handlers.map((h) => h.name));
-      const stats = this.stats;
-      const countError = (name: string, err: unknown): void => {
-        stats.handlerErrors.set(name, (stats.handlerErrors.get(name) ?? 0) + 1);
-        this.log.debug({ handler: name, err }, 'handler reported an error');
-      };
-      this.handlers = this.givenHandlers ?? (await createHandlers(config.handlers, log, countError));
+      this.handlers = this.givenHandlers ?? (await createHandlers(config.handlers, log, (name, err) => this.reportHandlerError(name, err)));
       const names = this.handlers.map((h) => h.name);
       const metrics = createMetrics(this.stats, { handlerNames: names });
       this.metrics = metrics;
@@ -110,6 +105,17 @@ export class IngestServer {
       log[level as 'info']({ tcpPort: this.addresses.tcpPort, httpPort: this.addresses.httpPort, onread: this.tcp.usesOnread }, 'listening');
     }
     return this.addresses;
+  }
+
+  /**
+   * Counts an error against a handler in pkt_ingest_handler_errors_total.
+   * Built-in handlers get this as HandlerContext.reportError; embedders who
+   * pass their own handler instances call it directly.
+   */
+  reportHandlerError(name: string, error: unknown): void {
+    const stats = this.stats;
+    stats.handlerErrors.set(name, (stats.handlerErrors.get(name) ?? 0) + 1);
+    this.log.debug({ handler: name, err: error }, 'handler reported an error');
   }
 
   readiness(): Readiness {

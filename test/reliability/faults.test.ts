@@ -220,11 +220,8 @@ describe('a capture file whose writes fail', () => {
     const context: HandlerContext = {
       name: 'capture',
       log: pino({ level: 'silent' }),
-      // The server wires this for handlers it builds; for a given handler the test does.
-      reportError: () => {
-        const stats = (server as IngestServer).stats;
-        stats.handlerErrors.set('capture', (stats.handlerErrors.get('capture') ?? 0) + 1);
-      },
+      // The server wires this for handlers it builds; an embedder passing its own calls the server's hook.
+      reportError: (err) => (server as IngestServer).reportHandlerError('capture', err),
     };
     const capture = await createCaptureHandler(
       { path: file, fsync: 'never', fsyncIntervalMs: 1000, rotateBytes: 1 << 30, keepFiles: 1 },
