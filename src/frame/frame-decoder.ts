@@ -72,6 +72,8 @@ export class FrameDecoder {
    * counted once, for the frame start that lost framing.
    */
   private scanning = false;
+  /** Set by idEnd(): the id just found differs from the cached one. */
+  private idIsNew = false;
   private sourceEnd = 0;
   private destEnd = 0;
   private readonly sourceCache = new IdCache();
@@ -243,26 +245,31 @@ export class FrameDecoder {
     return null;
   }
 
+  /**
+   * The terminator of the id at `start`, or -1 if it has none before
+   * `headerEnd`. Producers repeat their ids: a cache hit settles termination
+   * (and UTF-8) in one pass. Sets `idIsNew` when the id is not the cached one.
+   */
+  private idEnd(cache: IdCache, buf: Buffer, start: number, headerEnd: number): number {
+    const hit = cache.matchAt(buf, start, headerEnd);
+    this.idIsNew = hit < 0;
+    if (hit >= 0) return hit;
+    let end = start;
+    while (end < headerEnd && buf[end] !== 0) end++;
+    return end === headerEnd ? -1 : end;
+  }
+
   /** Ids terminated, then valid UTF-8, then TLV records fit (WIRE.md order). */
   private checkHeader(buf: Buffer, p: number): FrameErrorReason | null {
     const headerEnd = p + this.headerLength;
     const sourceStart = p + OFFSET_IDS;
-    // Producers repeat their ids: a cache hit settles termination and UTF-8 at once.
-    let sourceEnd = this.sourceCache.matchAt(buf, sourceStart, headerEnd);
-    const sourceIsNew = sourceEnd < 0;
-    if (sourceIsNew) {
-      sourceEnd = sourceStart;
-      while (sourceEnd < headerEnd && buf[sourceEnd] !== 0) sourceEnd++;
-      if (sourceEnd === headerEnd) return 'unterminated_string';
-    }
+    const sourceEnd = this.idEnd(this.sourceCache, buf, sourceStart, headerEnd);
+    if (sourceEnd < 0) return 'unterminated_string';
+    const sourceIsNew = this.idIsNew;
     const destStart = sourceEnd + 1;
-    let destEnd = this.destCache.matchAt(buf, destStart, headerEnd);
-    const destIsNew = destEnd < 0;
-    if (destIsNew) {
-      destEnd = destStart;
-      while (destEnd < headerEnd && buf[destEnd] !== 0) destEnd++;
-      if (destEnd === headerEnd) return 'unterminated_string';
-    }
+    const destEnd = this.idEnd(this.destCache, buf, destStart, headerEnd);
+    if (destEnd < 0) return 'unterminated_string';
+    const destIsNew = this.idIsNew;
     if (sourceIsNew) {
       if (!isValidUtf8(buf, sourceStart, sourceEnd)) return 'invalid_utf8';
       this.sourceCache.store(buf, sourceStart, sourceEnd);

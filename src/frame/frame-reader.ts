@@ -136,13 +136,7 @@ export class FrameReader {
 
   /** `n` bytes landed in the region readBuffer() returned last. */
   committed(n: number): void {
-    if (this.big !== null) {
-      this.bigFill += n;
-      this.processBig();
-    } else {
-      (this.ring as Ring).commit(n);
-      this.process();
-    }
+    this.landed(n);
     if (this.replay !== null && !this.drainReplay()) this.waitingForRoom = true;
     this.endBatch();
   }
@@ -319,15 +313,20 @@ export class FrameReader {
       const n = Math.min(region.length, end - at);
       chunk.copy(region, 0, at, at + n);
       at += n;
-      if (this.big !== null) {
-        this.bigFill += n;
-        this.processBig();
-      } else {
-        (this.ring as Ring).commit(n);
-        this.process();
-      }
+      this.landed(n);
     }
     return at - start;
+  }
+
+  /** `n` bytes are in the region readBuffer() returned: commit and decode them. */
+  private landed(n: number): void {
+    if (this.big !== null) {
+      this.bigFill += n;
+      this.processBig();
+    } else {
+      (this.ring as Ring).commit(n);
+      this.process();
+    }
   }
 
   private endBatch(): void {
