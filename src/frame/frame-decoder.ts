@@ -16,7 +16,7 @@
  * parsed once. Checks follow WIRE.md's order; on the first failure the
  * decoder stops with `error` set and the bad frame's start in `errorOffset`.
  */
-import { crc32 } from '../wire/crc32.js';
+import { crc32Int32 } from '../wire/crc32.js';
 import {
   FIXED_HEADER_BYTES,
   MAGIC,
@@ -36,6 +36,11 @@ import { IdCache } from './id-cache.js';
 import { PacketView } from './packet-view.js';
 
 const EMPTY_BUFFER = Buffer.alloc(0);
+
+/** Little-endian int32 at p from bytes: Node 20's Buffer#readUInt32LE calls a hideStackFrames-wrapped validator. */
+function i32(buf: Buffer, p: number): number {
+  return buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24);
+}
 
 export interface DecoderLimits {
   /** Largest accepted payload_len. */
@@ -138,7 +143,7 @@ export class FrameDecoder {
         break;
       }
       const payloadStart = p + this.headerLength;
-      if (crc32(buf, payloadStart, payloadStart + this.payloadLength) !== buf.readUInt32LE(p + OFFSET_CHECKSUM)) {
+      if (crc32Int32(buf, payloadStart, payloadStart + this.payloadLength) !== i32(buf, p + OFFSET_CHECKSUM)) {
         this.fail('crc_mismatch');
         break;
       }
@@ -219,11 +224,11 @@ export class FrameDecoder {
 
   /** The fixed fields: magic, version, header_len, payload_len (in WIRE.md order). */
   private checkHead(buf: Buffer, p: number): FrameErrorReason | null {
-    if (buf.readUInt32LE(p) !== MAGIC_U32) return 'bad_magic';
+    if (i32(buf, p) !== MAGIC_U32) return 'bad_magic';
     if (buf[p + OFFSET_VERSION] !== VERSION) return 'unsupported_version';
-    const headerLength = buf.readUInt16LE(p + OFFSET_HEADER_LEN);
+    const headerLength = buf[p + OFFSET_HEADER_LEN] | (buf[p + OFFSET_HEADER_LEN + 1] << 8);
     if (headerLength < MIN_HEADER_LEN || headerLength > this.limits.maxHeaderBytes) return 'bad_header_len';
-    const payloadLength = buf.readUInt32LE(p + OFFSET_PAYLOAD_LEN);
+    const payloadLength = i32(buf, p + OFFSET_PAYLOAD_LEN) >>> 0;
     if (payloadLength > this.limits.maxPayloadBytes) return 'frame_too_large';
     this.headerLength = headerLength;
     this.payloadLength = payloadLength;

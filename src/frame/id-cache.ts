@@ -30,7 +30,9 @@ export class IdCache {
   store(buf: Buffer, start: number, end: number): void {
     const n = end - start;
     if (this.bytes.length < n) this.bytes = Buffer.allocUnsafeSlow(Math.max(n, 32));
-    buf.copy(this.bytes, 0, start, end);
+    // A byte loop: ids are short, and Buffer#copy allocates a view per call on Node 20.
+    const bytes = this.bytes;
+    for (let i = 0; i < n; i++) bytes[i] = buf[start + i];
     this.length = n;
     this.text = null;
     this.generation++;

@@ -34,8 +34,13 @@ function makeTables(): Int32Array {
 
 const T = makeTables();
 
-/** CRC-32 of buf[start, end) computed in JS; returns an unsigned 32-bit value. */
-export function crc32Js(buf: Uint8Array, start: number, end: number): number {
+/**
+ * CRC-32 of buf[start, end) in JS, as a signed int32 (`~c`, no `>>> 0`):
+ * a small integer V8 returns unboxed, where half of all unsigned CRCs
+ * (those >= 2^31) would be a heap number per frame. The decoder compares it
+ * with the checksum field read as int32.
+ */
+export function crc32JsInt32(buf: Uint8Array, start: number, end: number): number {
   let c = -1;
   let i = start;
   // Sixteen bytes per step: the first word folds the running CRC in.
@@ -48,7 +53,12 @@ export function crc32Js(buf: Uint8Array, start: number, end: number): number {
       T[768 + buf[i + 12]] ^ T[512 + buf[i + 13]] ^ T[256 + buf[i + 14]] ^ T[buf[i + 15]];
   }
   for (; i < end; i++) c = T[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
-  return ~c >>> 0;
+  return ~c;
+}
+
+/** CRC-32 of buf[start, end) computed in JS; returns an unsigned 32-bit value. */
+export function crc32Js(buf: Uint8Array, start: number, end: number): number {
+  return crc32JsInt32(buf, start, end) >>> 0;
 }
 
 /** CRC-32 of buf[start, end) by zlib (one view allocation). */
@@ -59,4 +69,9 @@ export function crc32Native(buf: Buffer, start: number, end: number): number {
 /** CRC-32 of buf[start, end), by whichever implementation is faster for that size. */
 export function crc32(buf: Buffer, start: number, end: number): number {
   return end - start < CRC32_NATIVE_CROSSOVER ? crc32Js(buf, start, end) : zlib.crc32(buf.subarray(start, end));
+}
+
+/** crc32 as a signed int32, for the decoder's hot path (see crc32JsInt32). */
+export function crc32Int32(buf: Buffer, start: number, end: number): number {
+  return end - start < CRC32_NATIVE_CROSSOVER ? crc32JsInt32(buf, start, end) : zlib.crc32(buf.subarray(start, end)) | 0;
 }
