@@ -12,19 +12,11 @@ import net from 'node:net';
 import bl from 'bl';
 import CRC32 from 'crc-32';
 import { FIXED_HEADER_BYTES, MAGIC_U32, MIN_HEADER_LEN } from '../../src/wire/constants.js';
+import type { DecodedPacket as Packet } from '../baselines/packet.js';
 import { LIMITS, listen, sessionFromArgv } from './session.js';
 
 const { BufferList } = bl;
 
-interface Packet {
-  version: number;
-  flags: number;
-  timestamp: number;
-  checksum: number;
-  sourceId: string;
-  destId: string;
-  payload: Buffer;
-}
 
 const session = sessionFromArgv();
 /** The "handler": counts, and keeps the last packet so that no work is dead code. */
