@@ -58,6 +58,7 @@ export class TcpIngest implements ConnectionContext {
   private readonly perAddress = new Map<string, number>();
   private nextId = 1;
   private timer: NodeJS.Timeout | null = null;
+  private tickMs = 1000;
   private onEmpty: (() => void) | null = null;
   readonly observeLag: (seconds: number) => void;
 
@@ -101,6 +102,7 @@ export class TcpIngest implements ConnectionContext {
       server.on('connection', (socket) => this.admit(socket, false));
     }
     const tick = this.opts.idleTimeoutMs > 0 ? Math.min(1000, Math.max(50, this.opts.idleTimeoutMs >>> 2)) : 1000;
+    this.tickMs = tick;
     this.timer = setInterval(() => this.sweep(), tick);
     this.timer.unref();
     return (server.address() as net.AddressInfo).port;
@@ -145,7 +147,10 @@ export class TcpIngest implements ConnectionContext {
       const quiet = now - conn.lastActive;
       if (conn.paused) continue; // backpressure is not idleness
       allPaused = false;
-      if (idleMs > 0 && quiet > idleMs) {
+      // Activity is stamped with the coarse clock, up to one tick stale: allow
+      // that tick, so no connection is closed before idleTimeoutMs (at most
+      // two ticks, half the timeout, after it).
+      if (idleMs > 0 && quiet > idleMs + this.tickMs) {
         this.rateLog.warn(conn.log, 'idle', { idleMs: quiet }, 'idle timeout: closing connection');
         conn.destroy();
       } else if (quiet > SHED_AFTER_MS) conn.shed();
