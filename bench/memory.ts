@@ -41,6 +41,7 @@ import readline from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Prng } from '../load/lib/prng.js';
 import { encodeFrame } from '../src/wire/encode.js';
 import { describeEnvironment } from './lib/env.js';
 
@@ -496,18 +497,6 @@ async function idleConnections(n: number, frameBytes: number, dist: string | nul
 
 // ---------------------------------------------------------------- part 2: inspect
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** One shuffled block of frames; the file repeats it. Payload sizes per block, in four bands. */
 const MIX = [
   { band: '16 B..1 KiB', count: 1024, min: 16, max: 1024 },
@@ -526,18 +515,18 @@ interface Capture {
 
 function writeCapture(file: string, target: number): Capture {
   const t0 = performance.now();
-  const rand = prng(0x706b74);
+  const rand = new Prng(0x706b74);
   const frames: Array<{ buf: Buffer; band: number }> = [];
   let k = 0;
   MIX.forEach((m, band) => {
     for (let i = 0; i < m.count; i++, k++) {
-      const size = m.min + Math.floor(rand() * (m.max - m.min + 1));
+      const size = rand.int(m.min, m.max);
       const payload = Buffer.alloc(Math.min(size, MB), k & 0xff);
       frames.push({ buf: encodeFrame({ sourceId: `sensor-${k % 97}`, destId: 'memory-bench', payload, timestamp: 1_700_000_000_000_000 + k }), band });
     }
   });
   for (let i = frames.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
+    const j = rand.int(0, i);
     [frames[i], frames[j]] = [frames[j], frames[i]];
   }
   const block = Buffer.concat(frames.map((f) => f.buf));

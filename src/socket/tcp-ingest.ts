@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
 import type { PacketHandler } from '../handlers/types.js';
 import type { DecoderLimits } from '../frame/frame-decoder.js';
 import type { ErrorPolicy } from '../frame/frame-reader.js';
@@ -16,19 +17,13 @@ import type { ConnectionContext } from './connection-context.js';
 import { Connection, onreadHooks } from './connection.js';
 import { acceptWithOnread, supportsOnread } from './onread-accept.js';
 
-export interface TcpIngestOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly maxConnections: number;
-  readonly maxConnectionsPerAddress: number;
-  /** 0 disables. */
-  readonly idleTimeoutMs: number;
-  readonly ringBytes: number;
+/** The config's `tcp` section (idleTimeoutMs 0 disables), plus what the decoder needs. */
+export type TcpIngestOptions = Config['tcp'] & {
   readonly limits: DecoderLimits;
   readonly policy: ErrorPolicy;
   /** `auto`: onread where Node allows it; `data`: always 'data' events (tests, fallback). */
   readonly readMode?: 'auto' | 'data';
-}
+};
 
 /** A connection quiet this long after a burst gives its ring back to the pool. */
 const SHED_AFTER_MS = 10_000;

@@ -3,17 +3,12 @@
  * seed, these expand it. Filling 70,000 payload bytes through fast-check
  * itself would dominate the run time for no extra coverage.
  */
+import { Prng } from '../../load/lib/prng.js';
 
-/** mulberry32: a tiny seeded PRNG; returns a function giving u32 values. */
+/** mulberry32 (load/lib/prng.ts) as a function giving u32 values. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const p = new Prng(seed);
+  return () => p.nextU32();
 }
 
 /** `length` pseudo-random bytes from `seed`. */

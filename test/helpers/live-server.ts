@@ -92,3 +92,12 @@ export async function httpGet(port: number, route: string): Promise<{ status: nu
   const res = await fetch(`http://127.0.0.1:${port}${route}`);
   return { status: res.status, body: await res.text(), type: res.headers.get('content-type') ?? '' };
 }
+
+/** A port with nothing listening on it. */
+export async function deadPort(host = '127.0.0.1'): Promise<number> {
+  const server = net.createServer().listen(0, host);
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

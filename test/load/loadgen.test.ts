@@ -14,6 +14,7 @@ import { generateFramePool, POOL_BUFFER_BYTES, type FramePoolOptions } from '../
 import { Pacer } from '../../load/lib/pacer.js';
 import { PoolCursor } from '../../load/lib/pool-cursor.js';
 import { runLoad } from '../../load/lib/run-load.js';
+import { deadPort } from '../helpers/live-server.js';
 
 const HOST = '127.0.0.1';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -78,13 +79,6 @@ async function countingServer(): Promise<{ port: number; ended(n: number): Promi
   };
 }
 
-async function deadPort(): Promise<number> {
-  const server = net.createServer().listen(0, HOST);
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function sum(seen: Seen[], key: 'bytes' | 'frames' | 'badCrc' | 'leftover'): number {
   return seen.reduce((n, s) => n + s[key], 0);
@@ -279,7 +273,7 @@ describe('runLoad', () => {
   });
 
   it('fails with a plain message when it cannot connect', async () => {
-    const port = await deadPort();
+    const port = await deadPort(HOST);
     await expect(runLoad({ port, packets: 1 })).rejects.toThrow(`cannot connect to 127.0.0.1:${port}`);
   });
 });
@@ -328,7 +322,7 @@ describe('loadgen CLI', () => {
   });
 
   it('a refused connection exits 1 with one plain line on stderr', async () => {
-    const port = await deadPort();
+    const port = await deadPort(HOST);
     const result = await cli(['--port', String(port), '--packets', '1']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`^loadgen: cannot connect to 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*\\n$`));

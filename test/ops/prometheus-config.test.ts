@@ -5,20 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { dashboardExpressions } from './promql-metric-names.js';
+import { ALERTS, dashboardExpressions } from './promql-metric-names.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const readYaml = <T>(file: string): T => parse(readFileSync(root + file, 'utf8')) as T;
 
-const ALERTS = [
-  'PktIngestDown',
-  'PktIngestNotReady',
-  'PktIngestNoPackets',
-  'PktIngestFrameErrorRate',
-  'PktIngestBackpressureSustained',
-  'PktIngestLagP99High',
-  'PktIngestConnectionsNearLimit',
-];
 
 /** CI installs promtool (Debian package `prometheus`); so does `apt-get install -y prometheus`. */
 function promtool(...args: string[]): { status: number | null; output: string } {

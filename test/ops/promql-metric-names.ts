@@ -165,3 +165,14 @@ export function alertExpressions(root = REPO_ROOT): PromQLExpression[] {
 export function collectExpressions(root = REPO_ROOT): PromQLExpression[] {
   return [...dashboardExpressions(root), ...alertExpressions(root)];
 }
+
+/** Every alert in config/alerts.yml, in file order. */
+export const ALERTS = [
+  'PktIngestDown',
+  'PktIngestNotReady',
+  'PktIngestNoPackets',
+  'PktIngestFrameErrorRate',
+  'PktIngestBackpressureSustained',
+  'PktIngestLagP99High',
+  'PktIngestConnectionsNearLimit',
+] as const;

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../src/producer/backoff.js';
 import { Producer, ProducerError, type ProducerOptions } from '../../src/producer/producer.js';
 import { encodeFrame, type FrameInput } from '../../src/wire/encode.js';
+import { deadPort } from '../helpers/live-server.js';
 
 const HOST = '127.0.0.1';
 
@@ -81,14 +82,6 @@ async function startSink(port = 0, paused = false): Promise<Sink> {
   return sink;
 }
 
-/** A port with nothing listening on it. */
-async function deadPort(): Promise<number> {
-  const server = net.createServer().listen(0, HOST);
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function producer(options: Partial<ProducerOptions> & { port: number }): Producer {
   const p = new Producer({ host: HOST, ...options });
@@ -239,7 +232,7 @@ describe('Producer', () => {
   });
 
   it('bounds the queue while disconnected and says why', async () => {
-    const port = await deadPort();
+    const port = await deadPort(HOST);
     const p = new Producer({ host: HOST, port, reconnect: { minMs: 5000, maxMs: 5000 }, highWaterMark: 1024, maxQueuedBytes: 64 * 1024 });
     // Handled from the start: close() below rejects it.
     const connected = rejection(p.connect());
@@ -265,7 +258,7 @@ describe('Producer', () => {
   });
 
   it('without reconnect, a refused connection rejects connect() naming host:port and the cause', async () => {
-    const port = await deadPort();
+    const port = await deadPort(HOST);
     const p = producer({ port, reconnect: false });
     const err = await rejection(p.connect());
     expect(err.reason).toBe('connect_failed');
