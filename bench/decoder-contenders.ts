@@ -81,7 +81,7 @@ class PktIngestRun implements DecodeRun {
     const reader = this.reader;
     let taken = 0;
     while (taken < chunk.length) {
-      const region = reader.readBuffer();
+      const region = reader.reserveRead();
       if (region === null) throw new BenchFailure(`pkt-ingest: no room in the ring (stream failed: ${reader.failed ?? 'no'})`);
       const n = chunk.copy(region, 0, taken);
       taken += n;

@@ -111,7 +111,7 @@ export async function runReaderCase(c: FuzzCase, opts: DriveOptions = {}): Promi
         if (performance.now() - started > budgetMs) return result({ kind: 'hang', message: `input not done after ${budgetMs} ms (at byte ${at} of ${bytes.length})` });
         let taken = 0;
         if (c.mode === 'readBuffer') {
-          const region = reader.readBuffer();
+          const region = reader.reserveRead();
           if (region !== null) {
             taken = Math.min(region.length, end - at);
             bytes.copy(region, 0, at, at + taken);
@@ -142,7 +142,7 @@ export async function runReaderCase(c: FuzzCase, opts: DriveOptions = {}): Promi
       // reads on only while readBuffer() offers room (else it pauses and cannot see the
       // FIN); on the 'data' path it pauses only when write() took less than the chunk.
       if (c.mode === 'readBuffer') {
-        for (let rounds = 0; reader.failed === null && reader.readBuffer() === null; rounds++) {
+        for (let rounds = 0; reader.failed === null && reader.reserveRead() === null; rounds++) {
           if (held.length === 0 || rounds > 1000) {
             return result({ kind: 'stall', message: `readBuffer() offers no room after the last byte and no handler holds any` });
           }

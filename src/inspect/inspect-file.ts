@@ -52,7 +52,7 @@ export function inspectFile(path: string, limits: DecoderLimits, ringBytes = rin
   const fd = fs.openSync(path, 'r');
   try {
     for (;;) {
-      const region = reader.readBuffer();
+      const region = reader.reserveRead();
       if (region === null) throw new Error('inspect: ring full with no handler holding it (bug)');
       const n = fs.readSync(fd, region, 0, region.length, null);
       if (n === 0) break;
