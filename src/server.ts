@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import { StartupError } from './errors.js';
+import { StartupError, StateError } from './errors.js';
 import { createHandlers } from './handlers/create-handlers.js';
 import { HandlerErrors } from './handlers/handler-errors.js';
 import type { PacketHandler } from './handlers/types.js';
@@ -61,7 +61,7 @@ export class IngestServer {
   }
 
   async start(): Promise<ListeningAddresses> {
-    if (this.phase !== 'new') throw new Error('IngestServer.start() called twice');
+    if (this.phase !== 'new') throw new StateError('IngestServer.start() called twice: create a new IngestServer to start again');
     this.phase = 'starting';
     const { config, log } = this;
     try {

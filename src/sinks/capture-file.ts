@@ -22,6 +22,7 @@
  * then a fresh path. A file only exceeds rotateBytes when one append alone does.
  */
 import { dirname, resolve } from 'node:path';
+import { CaptureError } from '../errors.js';
 import { backoffDelay } from '../retry/backoff.js';
 import { tornTailOffset } from './torn-tail.js';
 import { nodeCaptureFs, type CaptureFs } from './capture-fs.js';
@@ -43,10 +44,9 @@ export interface CaptureFileOptions {
 }
 
 /** The writer reported fewer bytes than asked: retried like an error. */
-export class ShortWriteError extends Error {
+export class ShortWriteError extends CaptureError {
   constructor(written: number, expected: number) {
     super(`short write: ${written} of ${expected} bytes`);
-    this.name = 'ShortWriteError';
   }
 }
 
