@@ -6,10 +6,10 @@ import type { Logger } from 'pino';
 import type { DecoderLimits } from '../frame/frame-decoder.js';
 import type { ErrorPolicy } from '../frame/consumer.js';
 import type { DispatchContext } from '../handlers/dispatch.js';
+import type { ConnectionInfo } from '../handlers/types.js';
 import type { RateLimitedLog } from '../log/rate-limited-log.js';
 import type { RingPool } from '../ring/pool.js';
 import type { CoarseClock } from './coarse-clock.js';
-import type { Connection } from './connection.js';
 import type { ReadBudget } from './read-budget.js';
 
 export interface ConnectionContext extends DispatchContext {
@@ -21,5 +21,6 @@ export interface ConnectionContext extends DispatchContext {
   readonly clock: CoarseClock;
   /** This server's read budget per event-loop turn. */
   readonly readBudget: ReadBudget;
-  connectionClosed(conn: Connection): void;
+  /** The connection finished (its reader ended, handlers closed); the server forgets it. */
+  connectionClosed(conn: ConnectionInfo): void;
 }
