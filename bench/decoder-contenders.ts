@@ -66,7 +66,7 @@ class CountingConsumer implements FrameConsumer {
 
 /**
  * pkt-ingest: a FrameReader over a pooled 256 KiB ring. Each chunk is copied
- * into the regions readBuffer() lends, as the kernel's read into the ring
+ * into the regions reserveRead() lends, as the kernel's read into the ring
  * would: that memcpy counts against pkt-ingest.
  */
 class PktIngestRun implements DecodeRun {
