@@ -61,6 +61,8 @@ export class Dispatch implements FrameConsumer {
   target: HoldTarget | null = null;
   private readonly ctx: DispatchContext;
   private readonly conn: DispatchedConnection;
+  /** Cached off ctx: read once per frame. */
+  private readonly handlers: readonly PacketHandler[];
   private reportedPackets = 0;
   private reportedBytes = 0;
   private lastView: PacketView | null = null;
@@ -68,6 +70,7 @@ export class Dispatch implements FrameConsumer {
   constructor(ctx: DispatchContext, conn: DispatchedConnection) {
     this.ctx = ctx;
     this.conn = conn;
+    this.handlers = ctx.handlers;
   }
 
   /** The connection opened: handlers' open(). */
@@ -87,7 +90,7 @@ export class Dispatch implements FrameConsumer {
     conn.packets++;
     conn.bytes += view.frameLength;
     this.lastView = view;
-    const handlers = this.ctx.handlers;
+    const handlers = this.handlers;
     let held = false;
     for (let i = 0; i < handlers.length; i++) {
       let r: MaybePromise;
