@@ -66,7 +66,7 @@ class CountingConsumer implements FrameConsumer {
 
 /**
  * pkt-ingest: a FrameReader over a pooled 256 KiB ring. Each chunk is copied
- * into the regions readBuffer() lends, as the kernel's read into the ring
+ * into the regions reserveRead() lends, as the kernel's read into the ring
  * would: that memcpy counts against pkt-ingest.
  */
 class PktIngestRun implements DecodeRun {
@@ -81,7 +81,7 @@ class PktIngestRun implements DecodeRun {
     const reader = this.reader;
     let taken = 0;
     while (taken < chunk.length) {
-      const region = reader.readBuffer();
+      const region = reader.reserveRead();
       if (region === null) throw new BenchFailure(`pkt-ingest: no room in the ring (stream failed: ${reader.failed ?? 'no'})`);
       const n = chunk.copy(region, 0, taken);
       taken += n;

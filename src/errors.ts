@@ -1,6 +1,9 @@
 /**
  * Every error pkt-ingest throws on purpose is a PktError with a stable `code`.
  * Codes are part of the public contract: never rename or reuse a retired one.
+ * docs/errors.md lists each (code, class, when, what to do); test/errors.test.ts
+ * fails when the two disagree. Adding a code: one line here, one row there
+ * (plus its class below if it needs its own).
  */
 export const ErrorCodes = {
   /** A stream violated WIRE.md; `reason` names the check. */
@@ -19,6 +22,12 @@ export const ErrorCodes = {
   RING: 'PKT_ERR_RING',
   /** The producer client could not deliver (connection lost, queue full, closed). */
   PRODUCER: 'PKT_ERR_PRODUCER',
+  /** A capture file cannot take the call (closed, opened twice) or a write came back short. */
+  CAPTURE: 'PKT_ERR_CAPTURE',
+  /** A forward target cannot take or deliver batches (closed, connect timed out). */
+  FORWARD: 'PKT_ERR_FORWARD',
+  /** An API was called in a state that does not allow it (start() twice, not listening). */
+  STATE: 'PKT_ERR_STATE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -65,5 +74,23 @@ export class EncodeError extends PktError {
 export class RingError extends PktError {
   constructor(message: string) {
     super(ErrorCodes.RING, message);
+  }
+}
+
+export class CaptureError extends PktError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.CAPTURE, message, options);
+  }
+}
+
+export class ForwardError extends PktError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.FORWARD, message, options);
+  }
+}
+
+export class StateError extends PktError {
+  constructor(message: string) {
+    super(ErrorCodes.STATE, message);
   }
 }

@@ -6,11 +6,13 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import { StartupError } from './errors.js';
+import { StartupError, StateError } from './errors.js';
 import { createHandlers } from './handlers/create-handlers.js';
+import { HandlerErrors } from './handlers/handler-errors.js';
 import type { PacketHandler } from './handlers/types.js';
 import { createHttpApp, type Readiness } from './http/app.js';
 import { RateTracker, topConnections, totalsOf, type StatusSnapshot } from './http/status.js';
+import { RateLimitedLog } from './log/rate-limited-log.js';
 import { IngestStats } from './metrics/ingest-stats.js';
 import { createMetrics, type IngestMetrics } from './metrics/registry.js';
 import { TcpIngest } from './socket/tcp-ingest.js';
@@ -36,6 +38,8 @@ export class IngestServer {
   readonly config: Config;
   readonly log: Logger;
   stats: IngestStats = new IngestStats();
+  /** The one counter of handler errors (dispatch, HandlerContext.reportError, reportHandlerError). */
+  private handlerErrors = new HandlerErrors(this.stats, new RateLimitedLog());
   metrics: IngestMetrics | null = null;
   tcp: TcpIngest | null = null;
   private http: FastifyInstance | null = null;
@@ -57,12 +61,13 @@ export class IngestServer {
   }
 
   async start(): Promise<ListeningAddresses> {
-    if (this.phase !== 'new') throw new Error('IngestServer.start() called twice');
+    if (this.phase !== 'new') throw new StateError('IngestServer.start() called twice: create a new IngestServer to start again');
     this.phase = 'starting';
     const { config, log } = this;
     try {
       // Stats first: handlers may report errors while they start.
       this.stats = new IngestStats(this.givenHandlers?.map((h) => h.name) ?? config.handlers.map((h) => h.name));
+      this.handlerErrors = new HandlerErrors(this.stats, new RateLimitedLog());
       this.handlers = this.givenHandlers ?? (await createHandlers(config.handlers, log, (name, err) => this.reportHandlerError(name, err)));
       const names = this.handlers.map((h) => h.name);
       const metrics = createMetrics(this.stats, { handlerNames: names });
@@ -73,6 +78,7 @@ export class IngestServer {
         log,
         this.handlers,
         metrics.observeLag,
+        this.handlerErrors,
       );
       this.http = createHttpApp({
         logger: log,
@@ -113,9 +119,7 @@ export class IngestServer {
    * pass their own handler instances call it directly.
    */
   reportHandlerError(name: string, error: unknown): void {
-    const stats = this.stats;
-    stats.handlerErrors.set(name, (stats.handlerErrors.get(name) ?? 0) + 1);
-    this.log.debug({ handler: name, err: error }, 'handler reported an error');
+    this.handlerErrors.count(name, error, this.log, 'handler reported an error');
   }
 
   readiness(): Readiness {
@@ -125,9 +129,8 @@ export class IngestServer {
     if (this.handlers.length > 0 && unhealthy.length === this.handlers.length) {
       return { ready: false, reason: `handlers failing: ${unhealthy.map((h) => h.name).join(', ')}` };
     }
-    const stalledSince = this.tcp?.stalledSince ?? null;
-    // stalledSince is kept by the sweep; confirm the stall still holds right now.
-    if (stalledSince !== null && Date.now() - stalledSince >= this.config.readiness.stalledMs && this.tcp?.allPaused()) {
+    const stalledMs = this.tcp?.stalledForMs() ?? 0;
+    if (stalledMs > 0 && stalledMs >= this.config.readiness.stalledMs) {
       return { ready: false, reason: 'stalled: every connection is paused by backpressure' };
     }
     return { ready: true };

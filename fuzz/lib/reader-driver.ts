@@ -1,6 +1,6 @@
 /**
  * Target (a): one case fed through a FrameReader in-process, the way a
- * Connection drives it (readBuffer + committed, or write), with a handler
+ * Connection drives it (reserveRead + committed, or write; finish() at the end), with a handler
  * that holds some frames with promises and lets them go in random order,
  * as a slow sink would. Then the checks:
  *   - nothing but the decoder's own outcomes: no exception escapes;
@@ -49,6 +49,23 @@ export interface DriveOptions {
 async function settle(): Promise<void> {
   await Promise.resolve();
   await Promise.resolve();
+}
+
+/**
+ * Ends the stream through the reader's own finish(), releasing holds while
+ * it waits for room; false if it cannot end (nothing held, yet not finished).
+ */
+async function finishReader(reader: FrameReader, release: () => Promise<void>, holding: () => boolean): Promise<boolean> {
+  let finished = false;
+  reader.onFinished = () => {
+    finished = true;
+  };
+  reader.finish();
+  for (let rounds = 0; !finished; rounds++) {
+    if (!holding() || rounds > 1000) return false;
+    await release();
+  }
+  return true;
 }
 
 export async function runReaderCase(c: FuzzCase, opts: DriveOptions = {}): Promise<CaseResult> {
@@ -111,7 +128,7 @@ export async function runReaderCase(c: FuzzCase, opts: DriveOptions = {}): Promi
         if (performance.now() - started > budgetMs) return result({ kind: 'hang', message: `input not done after ${budgetMs} ms (at byte ${at} of ${bytes.length})` });
         let taken = 0;
         if (c.mode === 'readBuffer') {
-          const region = reader.readBuffer();
+          const region = reader.reserveRead();
           if (region !== null) {
             taken = Math.min(region.length, end - at);
             bytes.copy(region, 0, at, at + taken);
@@ -139,31 +156,26 @@ export async function runReaderCase(c: FuzzCase, opts: DriveOptions = {}): Promi
     };
     if (r.chance(0.5)) {
       // The end of the stream, as the server meets it. On the onread path a connection
-      // reads on only while readBuffer() offers room (else it pauses and cannot see the
+      // reads on only while reserveRead() offers room (else it pauses and cannot see the
       // FIN); on the 'data' path it pauses only when write() took less than the chunk.
       if (c.mode === 'readBuffer') {
-        for (let rounds = 0; reader.failed === null && reader.readBuffer() === null; rounds++) {
+        for (let rounds = 0; reader.failed === null && reader.reserveRead() === null; rounds++) {
           if (held.length === 0 || rounds > 1000) {
-            return result({ kind: 'stall', message: `readBuffer() offers no room after the last byte and no handler holds any` });
+            return result({ kind: 'stall', message: `reserveRead() offers no room after the last byte and no handler holds any` });
           }
           await release(false);
         }
       }
-      // As Connection.closed() does: bytes still waiting in the reader (replayed
-      // after a failed oversize frame) are decoded, as room appears, before end().
-      for (let rounds = 0; reader.failed === null && reader.hasReplay; rounds++) {
-        if (held.length === 0 || rounds > 1000) {
-          return result({ kind: 'stall', message: 'replayed bytes wait for room after the last byte and no handler holds any' });
-        }
-        await release(false);
+      // As Connection.closed() does: finish() delivers the backlog as room appears, then ends.
+      if (!(await finishReader(reader, () => release(false), () => held.length > 0))) {
+        return result({ kind: 'stall', message: 'received bytes wait for room after the last byte and no handler holds any' });
       }
-      reader.end();
-      reader.close();
       await releaseAll();
     } else {
       await releaseAll();
-      reader.end();
-      reader.close();
+      if (!(await finishReader(reader, () => release(false), () => held.length > 0))) {
+        return result({ kind: 'stall', message: 'finish() did not end with no handler holding anything' });
+      }
     }
     await settle();
   } catch (error) {

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { HandlerConfig } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
 import { createCaptureHandler } from './capture-handler.js';
 import { createForwardHandler } from './forward-handler.js';
 import { createLogHandler } from './log-handler.js';
@@ -27,7 +28,7 @@ function createHandler(config: HandlerConfig, context: HandlerContext): PacketHa
       return loadModuleHandler(config, context);
     default: {
       const unknown: never = config;
-      throw new Error(`unknown handler type ${(unknown as { type: string }).type}`);
+      throw new ConfigError(`handlers[].type: unknown handler type "${(unknown as { type: string }).type}" (use capture, forward, log or module)`);
     }
   }
 }

@@ -5,6 +5,7 @@
  * It resyncs past bad frames so that every error is counted.
  */
 import fs from 'node:fs';
+import { RingError } from '../errors.js';
 import type { DecoderLimits } from '../frame/frame-decoder.js';
 import { FrameReader, type FrameConsumer } from '../frame/frame-reader.js';
 import type { PacketView } from '../frame/packet-view.js';
@@ -52,8 +53,8 @@ export function inspectFile(path: string, limits: DecoderLimits, ringBytes = rin
   const fd = fs.openSync(path, 'r');
   try {
     for (;;) {
-      const region = reader.readBuffer();
-      if (region === null) throw new Error('inspect: ring full with no handler holding it (bug)');
+      const region = reader.reserveRead();
+      if (region === null) throw new RingError('inspect: ring full with no handler holding it (a bug in pkt-ingest: please report it)');
       const n = fs.readSync(fd, region, 0, region.length, null);
       if (n === 0) break;
       reader.committed(n);

@@ -22,6 +22,8 @@
  * then a fresh path. A file only exceeds rotateBytes when one append alone does.
  */
 import { dirname, resolve } from 'node:path';
+import { CaptureError } from '../errors.js';
+import { backoffDelay } from '../retry/backoff.js';
 import { tornTailOffset } from './torn-tail.js';
 import { nodeCaptureFs, type CaptureFs } from './capture-fs.js';
 
@@ -42,10 +44,9 @@ export interface CaptureFileOptions {
 }
 
 /** The writer reported fewer bytes than asked: retried like an error. */
-export class ShortWriteError extends Error {
+export class ShortWriteError extends CaptureError {
   constructor(written: number, expected: number) {
     super(`short write: ${written} of ${expected} bytes`);
-    this.name = 'ShortWriteError';
   }
 }
 
@@ -296,7 +297,7 @@ export class CaptureFile {
   }
 
   private backoff(): Promise<void> {
-    const delay = Math.min(this.retryMaxMs, this.retryMinMs * 2 ** Math.min(this.failures - 1, 30));
+    const delay = backoffDelay(this.failures, { minMs: this.retryMinMs, maxMs: this.retryMaxMs });
     return new Promise((resolve) => setTimeout(resolve, delay));
   }
 

@@ -21,6 +21,7 @@
  * application-level ack could close that gap; PKT has none.
  */
 import { connect, type Socket } from 'node:net';
+import { backoffDelay } from '../retry/backoff.js';
 
 export interface ForwardConnectionOptions {
   readonly host: string;
@@ -43,11 +44,6 @@ interface Batch {
 }
 
 /** Half fixed, half random: reconnects of many servers spread out, and never hammer. */
-function reconnectDelay(attempt: number, minMs: number, maxMs: number): number {
-  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(base / 2 + (Math.random() * base) / 2);
-}
-
 export class ForwardConnection {
   readonly target: string;
   connected = false;
@@ -202,7 +198,7 @@ export class ForwardConnection {
     this.writtenBytes = 0;
     if (this.state === 'closed' || this.state === 'idle') return;
     this.attempt++;
-    const delay = reconnectDelay(this.attempt, this.options.reconnectMinMs, this.options.reconnectMaxMs);
+    const delay = backoffDelay(this.attempt, { minMs: this.options.reconnectMinMs, maxMs: this.options.reconnectMaxMs });
     this.onDown?.(this.lastError, this.attempt, delay);
     this.timer = setTimeout(() => this.connect(), delay);
     this.timer.unref(); // close() keeps its own timer; a retry alone need not hold the process

@@ -1,29 +1,26 @@
 /**
  * What every connection of a server shares: set up once, so a connection
- * carries one pointer instead of a dozen.
+ * carries one pointer instead of a dozen. TcpIngest implements it.
  */
 import type { Logger } from 'pino';
-import type { PacketHandler } from '../handlers/types.js';
 import type { DecoderLimits } from '../frame/frame-decoder.js';
-import type { ErrorPolicy } from '../frame/frame-reader.js';
+import type { ErrorPolicy } from '../frame/consumer.js';
+import type { DispatchContext } from '../handlers/dispatch.js';
+import type { ConnectionInfo } from '../handlers/types.js';
 import type { RateLimitedLog } from '../log/rate-limited-log.js';
-import type { IngestStats } from '../metrics/ingest-stats.js';
 import type { RingPool } from '../ring/pool.js';
 import type { CoarseClock } from './coarse-clock.js';
-import type { Connection } from './connection.js';
+import type { ReadBudget } from './read-budget.js';
 
-export interface ConnectionContext {
+export interface ConnectionContext extends DispatchContext {
   readonly pool: RingPool;
   readonly limits: DecoderLimits;
   readonly policy: ErrorPolicy;
-  readonly stats: IngestStats;
   readonly log: Logger;
   readonly rateLog: RateLimitedLog;
   readonly clock: CoarseClock;
-  readonly handlers: readonly PacketHandler[];
-  readonly handlerNames: readonly string[];
-  /** Indices of handlers that implement onBatchEnd. */
-  readonly batchEnders: readonly number[];
-  observeLag(seconds: number): void;
-  connectionClosed(conn: Connection): void;
+  /** This server's read budget per event-loop turn. */
+  readonly readBudget: ReadBudget;
+  /** The connection finished (its reader ended, handlers closed); the server forgets it. */
+  connectionClosed(conn: ConnectionInfo): void;
 }

@@ -17,6 +17,7 @@
  * event path (a copy into the ring per chunk) instead.
  */
 import net from 'node:net';
+import { StateError } from '../errors.js';
 
 /**
  * The onread callbacks. Node calls `callback` with `this` = the socket, and
@@ -53,7 +54,7 @@ export function acceptWithOnread(
   acceptError: (code: number) => void,
 ): void {
   const handle = (server as unknown as ServerInternals)._handle;
-  if (!handle || typeof handle.onconnection !== 'function') throw new Error('server is not listening with a TCP handle');
+  if (!handle || typeof handle.onconnection !== 'function') throw new StateError('acceptWithOnread: the server is not listening with a TCP handle (call it after listen())');
   handle.onconnection = (err: number, clientHandle: unknown): void => {
     if (err) {
       acceptError(err);

@@ -8,14 +8,17 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { PacketHandler } from '../handlers/types.js';
 import type { DecoderLimits } from '../frame/frame-decoder.js';
-import type { ErrorPolicy } from '../frame/frame-reader.js';
+import type { ErrorPolicy } from '../frame/consumer.js';
+import { HandlerErrors } from '../handlers/handler-errors.js';
 import { RateLimitedLog } from '../log/rate-limited-log.js';
 import type { IngestStats, RejectReason } from '../metrics/ingest-stats.js';
+import type { FrameErrorReason } from '../wire/reasons.js';
 import { RingPool } from '../ring/pool.js';
 import { CoarseClock } from './coarse-clock.js';
 import type { ConnectionContext } from './connection-context.js';
 import { Connection, onreadHooks } from './connection.js';
 import { acceptWithOnread, supportsOnread } from './onread-accept.js';
+import { ReadBudget } from './read-budget.js';
 
 /** The config's `tcp` section (idleTimeoutMs 0 disables), plus what the decoder needs. */
 export type TcpIngestOptions = Config['tcp'] & {
@@ -36,8 +39,10 @@ export class TcpIngest implements ConnectionContext {
   readonly policy: ErrorPolicy;
   readonly stats: IngestStats;
   readonly log: Logger;
-  readonly rateLog = new RateLimitedLog();
+  readonly rateLog: RateLimitedLog;
+  readonly handlerErrors: HandlerErrors;
   readonly clock = new CoarseClock();
+  readonly readBudget = new ReadBudget();
   readonly handlers: readonly PacketHandler[];
   readonly handlerNames: readonly string[];
   readonly batchEnders: readonly number[];
@@ -45,8 +50,8 @@ export class TcpIngest implements ConnectionContext {
   /** True once accepting through onread (false: 'data' events). */
   usesOnread = false;
   draining = false;
-  /** Since when every open connection has been paused (null: not all). */
-  stalledSince: number | null = null;
+  /** Since when every open connection has been paused by backpressure (null: not all), per the sweep. */
+  private stalledSince: number | null = null;
 
   private readonly opts: TcpIngestOptions;
   private readonly server: net.Server;
@@ -63,10 +68,13 @@ export class TcpIngest implements ConnectionContext {
     log: Logger,
     handlers: ReadonlyArray<{ name: string; handler: PacketHandler }>,
     observeLag: (seconds: number) => void,
+    handlerErrors?: HandlerErrors,
   ) {
     this.opts = opts;
     this.stats = stats;
     this.log = log;
+    this.handlerErrors = handlerErrors ?? new HandlerErrors(stats, new RateLimitedLog());
+    this.rateLog = this.handlerErrors.rateLog;
     this.limits = opts.limits;
     this.policy = opts.policy;
     this.pool = new RingPool(opts.ringBytes);
@@ -151,6 +159,25 @@ export class TcpIngest implements ConnectionContext {
       } else if (quiet > SHED_AFTER_MS) conn.shed();
     }
     this.stalledSince = allPaused ? (this.stalledSince ?? now) : null;
+  }
+
+  /**
+   * How long every open connection has been paused by backpressure (0: not
+   * all, or no connections). The sweep notes when it began; this confirms it
+   * still holds right now.
+   */
+  stalledForMs(now = Date.now()): number {
+    if (this.stalledSince === null || !this.allPaused()) return 0;
+    return Math.max(0, now - this.stalledSince);
+  }
+
+  wallMicros(): number {
+    return this.clock.wallMicros();
+  }
+
+  frameError(log: Logger, reason: FrameErrorReason, offset: number): void {
+    this.stats.frameErrors[reason]++;
+    this.rateLog.warn(log, `frame:${reason}`, { reason, offset }, 'invalid frame');
   }
 
   /** True if there are connections and every one is paused by backpressure. */

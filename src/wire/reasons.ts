@@ -16,7 +16,3 @@ export const FRAME_ERROR_REASONS = [
 
 export type FrameErrorReason = (typeof FRAME_ERROR_REASONS)[number];
 
-/** Only a checksum mismatch leaves framing intact: the lengths were sane. */
-export function framingSurvives(reason: FrameErrorReason): boolean {
-  return reason === 'crc_mismatch';
-}

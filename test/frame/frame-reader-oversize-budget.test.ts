@@ -38,7 +38,7 @@ describe('oversize frames beyond what the process can allocate', () => {
     head.writeUInt32LE(0xffffffff, 8); // header + 4 GiB: past buffer.constants.MAX_LENGTH
     h.reader.write(head);
     // The frame's own buffer is taken when the next read needs a region.
-    expect(h.reader.readBuffer()).toBeNull();
+    expect(h.reader.reserveRead()).toBeNull();
     expect(h.reader.failed).toBe('frame_too_large');
     expect(h.collector.errors).toEqual([{ reason: 'frame_too_large', offset: 0 }]);
     expect(h.reader.bytesOwned).toBeLessThan(4096);

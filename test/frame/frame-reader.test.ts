@@ -117,8 +117,8 @@ describe('FrameReader with valid streams', () => {
       expect(s.frames[1].length).toBe(4096 + extra);
       const probe = makeReader(4096);
       probe.reader.write(s.bytes.subarray(0, s.offsets[1] + 24));
-      probe.reader.readBuffer(); // the region for the next read: the frame's own buffer if it needs one
-      expect(probe.reader['big'] !== null, 'gathered in its own buffer').toBe(extra === 1);
+      probe.reader.reserveRead(); // the region for the next read: the frame's own buffer if it needs one
+      expect(probe.reader.gatheringOversize, 'gathered in its own buffer').toBe(extra === 1);
       for (const mode of FEED_MODES) {
         for (const sizes of [[1000], [4096], [1, 4095, 2]]) {
           const h = makeReader(4096);
@@ -340,13 +340,13 @@ describe('FrameReader with holds', () => {
       return some;
     };
     let at = 0;
-    let region = h.reader.readBuffer();
+    let region = h.reader.reserveRead();
     while (region !== null) {
       const n = Math.min(region.length, 300, s.bytes.length - at);
       region.set(s.bytes.subarray(at, at + n));
       at += n;
       h.reader.committed(n);
-      region = h.reader.readBuffer();
+      region = h.reader.reserveRead();
     }
     expect(at).toBeLessThan(s.bytes.length);
     expect(h.reader.bytesOwned).toBeGreaterThan(4096 - 600);
@@ -354,7 +354,7 @@ describe('FrameReader with holds', () => {
     expect(h.roomCalls()).toBe(0);
     expect(await settleAll()).toBe(true);
     expect(h.roomCalls()).toBe(1);
-    expect(h.reader.readBuffer()).not.toBeNull();
+    expect(h.reader.reserveRead()).not.toBeNull();
     await feedInCuts(h.reader, s.bytes.subarray(at), [300], { mode: 'readBuffer', makeRoom: settleAll });
     await settleAll();
     expectCleanEnd(h, specs.length);
@@ -434,7 +434,7 @@ describe('FrameReader with holds', () => {
     h.reader.write(Buffer.concat([s.bytes, s.frames[0].subarray(0, 10)]));
     h.reader.close();
     expect(h.pool.inUse).toBe(1);
-    expect(h.reader.readBuffer()).toBeNull();
+    expect(h.reader.reserveRead()).toBeNull();
     d.resolve();
     await flush();
     expect(h.pool.inUse).toBe(0);
@@ -461,7 +461,7 @@ describe('FrameReader with holds', () => {
       held.push({ view, copy: view.copy(), d });
     };
     const feed = (from: number, to: number): void => {
-      const region = h.reader.readBuffer() as Buffer;
+      const region = h.reader.reserveRead() as Buffer;
       expect(region.length).toBeGreaterThanOrEqual(to - from);
       region.set(s.bytes.subarray(from, to));
       h.reader.committed(to - from);
@@ -528,7 +528,7 @@ describe('FrameReader with invalid streams', () => {
               expect(offsets, where).toEqual([0, good.offsets[1]]);
               expect(h.collector.errors, where).toHaveLength(1);
               expect(h.reader.failed).toBe(c.reason);
-              expect(h.reader.readBuffer()).toBeNull();
+              expect(h.reader.reserveRead()).toBeNull();
               expect(h.reader.write(tail)).toBe(0);
             }
             h.reader.close();

@@ -65,7 +65,7 @@ describe('capture handler', () => {
     expect(writes[0]).toHaveLength(1);
     expect(writes[0][0].equals(batch)).toBe(true);
     // A view of the ring, not a copy.
-    expect(writes[0][0].buffer).toBe(driver.reader.readBuffer()?.buffer);
+    expect(writes[0][0].buffer).toBe(driver.reader.reserveRead()?.buffer);
   });
 
   it('leaves out a dropped frame: two runs around the gap', async () => {

@@ -87,7 +87,7 @@ export class Driver {
 
   /** One socket read of `bytes` (must fit the ring's free room): one batch. Resolves when its holds settle. */
   read(bytes: Buffer): Promise<void> {
-    const region = this.reader.readBuffer();
+    const region = this.reader.reserveRead();
     if (region === null || region.length < bytes.length) throw new Error('test ring too small for this read');
     region.set(bytes);
     this.batch = [];

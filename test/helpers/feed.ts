@@ -97,7 +97,7 @@ export async function feedInCuts(reader: FrameReader, bytes: Buffer, sizes: read
       if (reader.failed !== null) return at;
       let n = 0;
       if (opts.mode === 'readBuffer') {
-        const region = reader.readBuffer();
+        const region = reader.reserveRead();
         if (region !== null) {
           n = Math.min(region.length, end - at);
           region.set(bytes.subarray(at, at + n));
@@ -127,7 +127,7 @@ export function feedChunksSync(reader: FrameReader, chunks: readonly Buffer[], m
       if (reader.failed !== null) return;
       let n: number;
       if (mode === 'readBuffer') {
-        const region = reader.readBuffer();
+        const region = reader.reserveRead();
         if (region === null) throw new Error('readBuffer() returned null with nothing held');
         n = Math.min(region.length, chunk.length - at);
         region.set(chunk.subarray(at, at + n));

@@ -371,7 +371,13 @@ describe('fixed issues (regression tests)', () => {
       const sock = await open(live.tcpPort);
       sock.end(Buffer.concat([...Array.from({ length: 8 }, (_, i) => small(i)), bad, ...Array.from({ length: 20 }, (_, i) => small(100 + i))]));
       await until(() => held.length >= 8, 5000, 'first frames held');
-      await sleep(100); // the FIN arrives meanwhile
+      // The FIN arrives while frames are held: wait until the server's socket has
+      // seen it (the stream is ended, or the connection already closed).
+      await until(
+        () => [...(live.server.tcp?.connections ?? [])].every((c) => !c.isOpen || (c.socket as unknown as { _readableState: { ended: boolean } })._readableState.ended),
+        5000,
+        'the FIN reached the server',
+      );
       for (let i = 0; i < 200 && got < 28; i++) {
         for (const release of held.splice(0)) release();
         await sleep(5);
