@@ -61,7 +61,10 @@ export class AppendQueue {
     if (n < items.length) {
       // Only an append crossing rotateBytes is walked frame by frame.
       partialBytes = wholeFramesWithin(items[n].segments, room - bytes, fileEmpty && n === 0);
-      if (partialBytes > 0) [head, partialTail] = splitSegments(items[n].segments, partialBytes);
+      if (partialBytes === items[n].bytes) {
+        bytes += items[n++].bytes; // one frame larger than the room, into an empty file: whole after all
+        partialBytes = 0;
+      } else if (partialBytes > 0) [head, partialTail] = splitSegments(items[n].segments, partialBytes);
     }
     if (n === 0 && partialBytes === 0) return null;
     // The common case, one whole append, passes its own array: no copy of the list.
