@@ -17,6 +17,8 @@ import { dirname } from 'node:path';
 import { tornTailOffset } from './torn-tail.js';
 import { countFrames } from './capture-frames.js';
 import { CaptureWriter } from './capture-writer.js';
+import type { CaptureFs } from './capture-fs.js';
+import type { Orphan } from './capture-live.js';
 
 export { ShortWriteError } from './capture-live.js';
 export { CapturePathLostError, type CaptureFileOptions, type FsyncMode } from './capture-writer.js';
@@ -141,14 +143,25 @@ export class CaptureFile extends CaptureWriter {
     this.durable.drop();
     // A write stuck in the kernel keeps its descriptor: the process is exiting anyway.
     if (!this.running) {
+      await this.live.cutTail(); // the cut right after a failure may have failed itself: once more
       await this.live.drop();
-      if (this.orphan !== null) await this.fs.close(this.orphan.fd).catch(() => undefined);
+      if (this.orphan !== null) await cutAndClose(this.fs, this.orphan);
     }
     this.orphan = null;
     this.opened = false;
     openPaths.delete(this.path);
     return { unwrittenFrames, unwrittenBytes };
   }
+}
+
+/** A retired descriptor at close: no bytes past its last whole frame stay on disk. */
+async function cutAndClose(fs: CaptureFs, orphan: Orphan): Promise<void> {
+  try {
+    if ((await fs.identity(orphan.fd)).size > orphan.goodSize) await fs.truncate(orphan.fd, orphan.goodSize);
+  } catch {
+    // Best effort: the next open() cuts a torn tail too (torn-tail.ts).
+  }
+  await fs.close(orphan.fd).catch(() => undefined);
 }
 
 /** True if `promise` settled within `ms`. */

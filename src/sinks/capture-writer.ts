@@ -132,6 +132,7 @@ export class CaptureWriter {
         this.syncDue = false;
         if (this.live.dirty && this.live.fd !== null) await this.syncAndCommit();
       }
+      if (this.orphan !== null) continue; // a lost path found by that sync: salvage before any new frame
       if (this.queue.length === 0) {
         if (!this.draining || this.finalPass) break;
         this.finalPass = this.checkDue = this.syncDue = true;
