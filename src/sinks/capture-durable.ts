@@ -22,11 +22,17 @@ export class DurableCallbacks {
   }
 
   /** A sync and a path check succeeded after every waiting write: they are durable. */
-  fire(): void {
+  fire(report: (error: unknown) => void): void {
     if (this.waiting.length === 0) return;
     const due = this.waiting;
     this.waiting = [];
-    for (const callback of due) callback();
+    for (const callback of due) {
+      try {
+        callback();
+      } catch (error) {
+        report(error); // one caller's bug must not stop the others' commits or the writer
+      }
+    }
   }
 
   /** Closed before durable: never called (their frames are not known to be on disk). */

@@ -19,6 +19,7 @@ import { countFrames } from './capture-frames.js';
 import { CaptureWriter } from './capture-writer.js';
 import type { CaptureFs } from './capture-fs.js';
 import type { Orphan } from './capture-live.js';
+import { copyRange } from './capture-salvage.js';
 
 export { ShortWriteError } from './capture-live.js';
 export { CapturePathLostError, type CaptureFileOptions, type FsyncMode } from './capture-writer.js';
@@ -103,7 +104,10 @@ export class CaptureFile extends CaptureWriter {
     if (this.closing !== null) return Promise.reject(new Error(`capture file ${this.path} is closed`));
     let bytes = 0;
     for (const s of segments) bytes += s.length;
-    if (bytes === 0) return Promise.resolve(); // nothing to commit: onDurable has nothing to wait for
+    if (bytes === 0 && this.queue.length === 0 && this.durable.length === 0) {
+      onDurable?.(); // nothing to write and nothing before it to wait for
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ segments, bytes, resolve, reject, onDurable });
       this.kick();
@@ -145,7 +149,11 @@ export class CaptureFile extends CaptureWriter {
     if (!this.running) {
       await this.live.cutTail(); // the cut right after a failure may have failed itself: once more
       await this.live.drop();
-      if (this.orphan !== null) await cutAndClose(this.fs, this.orphan);
+      if (this.orphan !== null) {
+        const lost = await retireOrphan(this.fs, this.orphan);
+        unwrittenFrames += lost.frames;
+        unwrittenBytes += lost.bytes;
+      }
     }
     this.orphan = null;
     this.opened = false;
@@ -154,14 +162,25 @@ export class CaptureFile extends CaptureWriter {
   }
 }
 
-/** A retired descriptor at close: no bytes past its last whole frame stay on disk. */
-async function cutAndClose(fs: CaptureFs, orphan: Orphan): Promise<void> {
+/**
+ * A descriptor still retired at close: no bytes past its last whole frame
+ * stay on disk, and the frames a removed file still held for salvage count
+ * as unwritten.
+ */
+async function retireOrphan(fs: CaptureFs, orphan: Orphan): Promise<{ frames: number; bytes: number }> {
+  let lost = { frames: 0, bytes: 0 };
   try {
-    if ((await fs.identity(orphan.fd)).size > orphan.goodSize) await fs.truncate(orphan.fd, orphan.goodSize);
+    const own = await fs.identity(orphan.fd);
+    if (own.nlink === 0 && orphan.goodSize > orphan.keepFrom) {
+      const chunks: Buffer[] = [];
+      await copyRange(fs, orphan.fd, orphan.keepFrom, orphan.goodSize, async (chunk) => void chunks.push(Buffer.from(chunk)));
+      lost = { frames: countFrames(chunks), bytes: orphan.goodSize - orphan.keepFrom };
+    } else if (own.size > orphan.goodSize) await fs.truncate(orphan.fd, orphan.goodSize);
   } catch {
     // Best effort: the next open() cuts a torn tail too (torn-tail.ts).
   }
   await fs.close(orphan.fd).catch(() => undefined);
+  return lost;
 }
 
 /** True if `promise` settled within `ms`. */

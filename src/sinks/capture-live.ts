@@ -63,6 +63,7 @@ export class LiveFile {
 
   /** Writes whole frames after `size`; `size` moves only when the caller accepts them. */
   async write(segments: Buffer[], bytes: number): Promise<void> {
+    if (bytes === 0) return; // an empty append queued only to keep its onDurable in order
     this.mayBeTorn = true;
     const written = await this.fs.writev(this.fd as number, segments);
     if (written !== bytes) throw new ShortWriteError(written, bytes);
@@ -112,6 +113,7 @@ export class LiveFile {
   /** Opens the path's file in the orphan's place; returns the bytes copied from a removed file. */
   async adopt(orphan: Orphan): Promise<number> {
     if (this.fd === null) await this.open();
+    else if (!(await this.cutTail())) throw new Error(`cannot cut a partial copy off ${this.path}; retrying`);
     const fd = this.fd as number;
     const [old, now] = await Promise.all([this.fs.identity(orphan.fd), this.fs.identity(fd)]);
     let copied = 0;
@@ -130,6 +132,8 @@ export class LiveFile {
       this.accept(copied);
       this.keepFrom = start;
       this.dirty = true;
+    } else if (old.size > orphan.goodSize) {
+      await this.fs.truncate(orphan.fd, orphan.goodSize); // a moved file keeps whole frames only
     }
     await this.fs.close(orphan.fd).catch(() => undefined);
     return copied;

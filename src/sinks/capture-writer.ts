@@ -177,7 +177,7 @@ export class CaptureWriter {
       a.resolve();
       if (a.onDurable !== undefined) this.durable.add(a.onDurable);
     }
-    if (this.options.fsync === 'never') this.durable.fire();
+    if (this.options.fsync === 'never') this.durable.fire(this.reportCallback);
     else if (this.options.fsync === 'always') await this.commitChecked();
   }
 
@@ -218,7 +218,7 @@ export class CaptureWriter {
   /** After a sync: if the path still names the synced file, every waiting onDurable is true. */
   private async commitChecked(): Promise<boolean> {
     if (!(await this.checkPath())) return false;
-    this.durable.fire();
+    this.durable.fire(this.reportCallback);
     this.live.keepFrom = this.live.size;
     return true;
   }
@@ -255,7 +255,7 @@ export class CaptureWriter {
     // It may be the broken part: the retry reopens the path, and adopt() tells the same file from a new one.
     if (this.orphan === null) this.orphan = this.live.retire();
     else if (cut) await this.live.drop(); // a failed salvage: the old descriptor stays the orphan
-    else this.orphan = { ...this.live.retire(), keepFrom: this.orphan.keepFrom }; // unreachable in practice
+    // else a failed salvage whose cut failed too: keep the new descriptor, adopt() cuts before copying again
   }
 
   private backoff(): Promise<void> {
@@ -266,6 +266,9 @@ export class CaptureWriter {
       this.wake = () => (clearTimeout(timer), (this.wake = null), resolve());
     });
   }
+
+  /** A throwing onDurable is the caller's bug: counted, and the writer goes on. */
+  private readonly reportCallback = (error: unknown): void => this.fail(error);
 
   private fail(error: unknown): void {
     const err = error instanceof Error ? error : new Error(String(error));

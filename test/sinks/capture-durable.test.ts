@@ -139,4 +139,32 @@ describe('append(segments, onDurable)', () => {
     expect(syncAttempts).toBe(1); // close tried the sync that would have made them durable
     expect(fired).toBe(0);
   });
+
+  it('an empty append commits in order: after the appends before it, at once when there are none', async () => {
+    const gate = deferred();
+    const file = await kit.open({ fsync: 'always', fs: loggingFs([], { writev: () => gate.promise }) });
+    const order: string[] = [];
+    await file.append([], () => order.push('empty-first'));
+    expect(order).toEqual(['empty-first']);
+    const written = file.append(frames(2), () => order.push('frames'));
+    const last = deferred();
+    const empty = file.append([], () => (order.push('empty-after'), last.resolve()));
+    expect(order).toEqual(['empty-first']); // the frames are not written yet, so neither commits
+    gate.resolve();
+    await Promise.all([written, empty, last.promise]);
+    expect(order).toEqual(['empty-first', 'frames', 'empty-after']);
+  });
+
+  it('a throwing onDurable is counted and does not stop the callbacks after it', async () => {
+    const file = await kit.open({ fsync: 'never' });
+    const errors: Error[] = [];
+    file.onError = (e) => errors.push(e);
+    let after = 0;
+    await file.append(frames(1), () => {
+      throw new Error('caller bug');
+    });
+    await file.append(frames(1, 1), () => after++);
+    expect(after).toBe(1);
+    expect(errors.map((e) => e.message)).toEqual(['caller bug']);
+  });
 });
