@@ -80,6 +80,12 @@ export class LiveFile {
     this.dirty = false;
   }
 
+  /** Syncs, and answers whether the file still had a name (an fstat beside the sync: no extra wait). */
+  async syncLinked(): Promise<boolean> {
+    const [own] = await Promise.all([this.fs.identity(this.fd as number), this.sync()]);
+    return own.nlink > 0;
+  }
+
   check(): Promise<PathState> {
     return pathState(this.fs, this.fd as number, this.path);
   }

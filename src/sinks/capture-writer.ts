@@ -167,8 +167,8 @@ export class CaptureWriter {
     }
     await live.write(batch.segments, batch.bytes);
     // A failed sync may have lost the pages: rewrite the batch rather than trust a retried sync.
-    if (this.options.fsync === 'always') await this.syncNow();
-    else live.dirty = true;
+    // always: the fstat (is the file still linked?) runs beside the sync, so the check costs no extra wait.
+    const linked = this.options.fsync === 'always' ? await this.syncNow(true) : ((live.dirty = true), true);
     live.accept(batch.bytes);
     this.bytesWritten += batch.bytes;
     this.writes++;
@@ -178,7 +178,7 @@ export class CaptureWriter {
       if (a.onDurable !== undefined) this.durable.add(a.onDurable);
     }
     if (this.options.fsync === 'never') this.durable.fire(this.reportCallback);
-    else if (this.options.fsync === 'always') await this.commitChecked();
+    else if (this.options.fsync === 'always') this.commitIf(linked ? 'same' : 'removed');
   }
 
   /** False if the path was found lost instead (the loop salvages, then rotates). */
@@ -196,11 +196,13 @@ export class CaptureWriter {
     return true;
   }
 
-  private async syncNow(): Promise<void> {
-    await this.live.sync();
+  /** Syncs; with `stat`, also answers whether the file was still linked (an fstat beside the sync). */
+  private async syncNow(stat = false): Promise<boolean> {
+    const linked = await (stat ? this.live.syncLinked() : this.live.sync().then(() => true));
     this.syncs++;
     this.lastSyncAt = Date.now();
     this.syncFailing = false;
+    return linked;
   }
 
   /** Interval and close syncs: a failure stays dirty and the next one tries again. */
@@ -217,7 +219,13 @@ export class CaptureWriter {
 
   /** After a sync: if the path still names the synced file, every waiting onDurable is true. */
   private async commitChecked(): Promise<boolean> {
-    if (!(await this.checkPath())) return false;
+    if (this.live.fd === null) return true;
+    return this.commitIf(await this.live.check());
+  }
+
+  /** Fires the waiting onDurable callbacks if the synced file is still the path's; else retires it. */
+  private commitIf(state: PathState): boolean {
+    if (state !== 'same') return this.lose(state);
     this.durable.fire(this.reportCallback);
     this.live.keepFrom = this.live.size;
     return true;
@@ -238,7 +246,11 @@ export class CaptureWriter {
   private async checkPath(): Promise<boolean> {
     if (this.live.fd === null) return true;
     const state = await this.live.check();
-    if (state === 'same') return true;
+    return state === 'same' || this.lose(state);
+  }
+
+  /** The path no longer names the live file: retire it; the loop adopts the path's file next. */
+  private lose(state: PathState): false {
     this.pathLosses++;
     this.fail(new CapturePathLostError(this.path, state));
     // A moved file keeps its bytes under its new name; only a removed one needs its tail copied.
