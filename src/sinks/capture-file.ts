@@ -20,25 +20,10 @@ import { CaptureWriter } from './capture-writer.js';
 import type { CaptureFs } from './capture-fs.js';
 import type { Orphan } from './capture-live.js';
 import { copyRange } from './capture-salvage.js';
+import type { CaptureStatus, CloseResult } from './capture-types.js';
 
 export { ShortWriteError } from './capture-live.js';
-export { CapturePathLostError, type CaptureFileOptions, type FsyncMode } from './capture-writer.js';
-
-/** What close() could not write (disk full until the deadline). */
-export interface CloseResult {
-  readonly unwrittenFrames: number;
-  readonly unwrittenBytes: number;
-}
-
-export interface CaptureStatus {
-  readonly path: string;
-  readonly bytesWritten: number;
-  /** ms since the epoch, or null before the first sync. */
-  readonly lastSyncAt: number | null;
-  readonly rotations: number;
-  readonly errors: number;
-  readonly pendingBytes: number;
-}
+export { CapturePathLostError, type CaptureFileOptions, type CaptureStatus, type CloseResult, type FsyncMode } from './capture-types.js';
 
 /** Paths open for writing in this process: one writer per file. */
 const openPaths = new Set<string>();

@@ -58,7 +58,12 @@ export class LiveFile {
       fd = await this.fs.open(this.path);
     }
     this.fd = fd;
-    this.size = this.keepFrom = await this.fs.size(fd);
+    try {
+      this.size = this.keepFrom = await this.fs.size(fd);
+    } catch (error) {
+      await this.drop();
+      throw error;
+    }
   }
 
   /** Writes whole frames after `size`; `size` moves only when the caller accepts them. */

@@ -78,11 +78,11 @@ export class AppendQueue {
     return { segments, bytes: bytes + partialBytes, whole: n, partialBytes, partialTail };
   }
 
-  /** The batch is on disk: returns its completed appends (in order) and keeps a split one's tail. */
+  /** The batch is on disk: returns its completed appends (in order) and keeps a split one's tail (none once drained). */
   written(batch: Batch): Append[] {
     this.pendingBytes -= batch.bytes;
     const done = this.items.splice(0, batch.whole);
-    if (batch.partialBytes > 0) {
+    if (batch.partialBytes > 0 && this.items.length > 0) {
       const split = this.items[0];
       split.segments = batch.partialTail;
       split.bytes -= batch.partialBytes;

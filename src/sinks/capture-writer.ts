@@ -33,34 +33,8 @@ import { DurableCallbacks } from './capture-durable.js';
 import { LiveFile, type Orphan } from './capture-live.js';
 import { shiftRotated } from './capture-rotation.js';
 import type { PathState } from './capture-salvage.js';
+import { CapturePathLostError, type CaptureFileOptions } from './capture-types.js';
 
-export type FsyncMode = 'always' | 'interval' | 'never';
-
-export interface CaptureFileOptions {
-  /** The live file; relative paths resolve against the working directory. */
-  readonly path: string;
-  readonly fsync: FsyncMode;
-  readonly fsyncIntervalMs: number;
-  readonly rotateBytes: number;
-  /** Rotated files kept (path.1 .. path.keepFiles); 0 keeps none. */
-  readonly keepFiles: number;
-  /** Backoff of retries after a failed write: first delay and cap (ms). */
-  readonly retryMinMs?: number;
-  readonly retryMaxMs?: number;
-  /** How often the path is compared with the open file (default 500 ms). */
-  readonly pathCheckMs?: number;
-  /** close() gives up writing after this long (default 5000 ms). */
-  readonly closeTimeoutMs?: number;
-  readonly fs?: CaptureFs;
-}
-
-/** The live file or its directory was removed or replaced under the writer (recovered at once). */
-export class CapturePathLostError extends Error {
-  constructor(path: string, state: PathState) {
-    super(`capture file ${path} was ${state === 'removed' ? 'removed' : 'moved or replaced'} while open; recreating it`);
-    this.name = 'CapturePathLostError';
-  }
-}
 
 export class CaptureWriter {
   readonly path: string;
@@ -271,6 +245,7 @@ export class CaptureWriter {
   }
 
   private backoff(): Promise<void> {
+    if (this.aborting) return Promise.resolve(); // close() gave up: the loop only has to end
     const delay = Math.min(this.retryMaxMs, this.retryMinMs * 2 ** Math.min(this.failures - 1, 30));
     return new Promise((resolve) => {
       const timer = setTimeout(() => ((this.wake = null), resolve()), delay);
