@@ -4,10 +4,14 @@
  * the ring, appended at batch end; the returned promise keeps those ring
  * bytes held until they are written, so a slow or failing disk pauses
  * producers instead of losing frames or growing memory.
+ *
+ * Logs: failures and a lost path (error, also counted as handler errors),
+ * recovery, rotations and deleted old files (info). close() resolves to the
+ * frames it could not write before its deadline (the server logs them).
  */
 import type { CaptureHandlerConfig } from '../config/schema.js';
 import { StartupError } from '../errors.js';
-import { CaptureFile } from '../sinks/capture-file.js';
+import { CaptureFile, CapturePathLostError } from '../sinks/capture-file.js';
 import type { CaptureFs } from '../sinks/capture-fs.js';
 import { FrameRuns } from './frame-runs.js';
 import type { HandlerContext, PacketHandler } from './types.js';
@@ -19,6 +23,10 @@ export interface CaptureDeps {
   readonly fs?: CaptureFs;
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /** How often the path is compared with the open file (ms; default 500). */
+  readonly pathCheckMs?: number;
+  /** close() without a timeout gives up after this long (ms; default 5000). */
+  readonly closeTimeoutMs?: number;
 }
 
 /** A PacketHandler that also shows its file (stats, health) to the server and tests. */
@@ -36,7 +44,13 @@ export async function createCaptureHandler(
   const log = context.log;
   file.onError = (err) => {
     context.reportError(err);
-    log.error({ err, path: file.path }, 'capture write failed; retrying, producers wait until it succeeds');
+    if (err instanceof CapturePathLostError) {
+      log.error({ err, path: file.path }, 'capture file or directory removed or replaced: recreating it and rewriting its frames since the last check');
+    } else log.error({ err, path: file.path }, 'capture write failed; retrying, producers wait until it succeeds');
+  };
+  file.onRotate = (rotatedTo, bytes, pruned) => {
+    log.info({ path: file.path, rotatedTo, bytes }, 'capture file rotated');
+    for (const old of pruned) log.info({ path: old }, 'capture file deleted (keepFiles)');
   };
   file.onRecover = () => log.info({ path: file.path }, 'capture writes recovered');
   file.onRepair = (offset) =>
@@ -58,6 +72,10 @@ export async function createCaptureHandler(
     },
     closeConnection: (connection) => runs.delete(connection),
     isHealthy: () => file.healthy,
-    close: () => file.close(),
+    status: () => ({ ...file.status() }),
+    async close(timeoutMs?: number) {
+      const { unwrittenFrames } = await file.close(timeoutMs);
+      return { unwritten: unwrittenFrames };
+    },
   };
 }

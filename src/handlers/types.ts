@@ -84,10 +84,21 @@ export interface PacketHandler {
   open?(connection: ConnectionInfo): void;
   /** A connection closed (after its last packet). */
   closeConnection?(connection: ConnectionInfo): void;
-  /** Shutdown: flush and release resources; awaited. */
-  close?(): void | Promise<void>;
+  /**
+   * Shutdown: flush and release resources; awaited. `timeoutMs` is how long
+   * the server will wait: a handler that cannot flush by then gives up and
+   * resolves to `{ unwritten }`, the frames it was handed but never wrote.
+   */
+  close?(timeoutMs?: number): void | Promise<void | HandlerCloseResult>;
   /** Readiness: false while the handler cannot take data (e.g. its disk is failing). */
   isHealthy?(): boolean;
+  /** A JSON-able snapshot for GET /status (e.g. a capture's path, bytes, last sync). */
+  status?(): Record<string, unknown>;
+}
+
+/** What close() may report: frames handed over but not written (the server logs them, exits 3). */
+export interface HandlerCloseResult {
+  readonly unwritten: number;
 }
 
 /** Given to a handler factory. */

@@ -4,14 +4,29 @@
  * root-run test cannot provoke through permissions.
  */
 import * as fs from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+
+/** Which file a descriptor or a path names: same dev and ino means the same file. */
+export interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  /** Names the file has; 0 once it was removed (the descriptor keeps it alive). */
+  readonly nlink: number;
+  readonly size: number;
+}
 
 export interface CaptureFs {
   /** Creates `dir` and its parents; no error if it exists. */
   mkdir(dir: string): Promise<void>;
-  /** Opens `path` for append, creating it. */
+  /** Opens `path` for append (and reading back), creating it; ENOENT if its directory is gone. */
   open(path: string): Promise<number>;
   size(fd: number): Promise<number>;
+  /** fstat: the file the descriptor holds. */
+  identity(fd: number): Promise<FileIdentity>;
+  /** stat: the file the path names now, or null if none. */
+  pathIdentity(path: string): Promise<FileIdentity | null>;
+  /** Reads up to buffer.length bytes at `position`; returns the count (0 at the end). */
+  read(fd: number, buffer: Buffer, position: number): Promise<number>;
   /** Returns the bytes written (fewer than asked is a short write). */
   writev(fd: number, buffers: Buffer[]): Promise<number>;
   /** Forces written data to disk. */
@@ -38,9 +53,21 @@ export const nodeCaptureFs: CaptureFs = {
   mkdir: async (dir) => {
     await mkdir(dir, { recursive: true });
   },
-  open: (path) => new Promise((resolve, reject) => fs.open(path, 'a', 0o644, done(resolve, reject))),
+  // 'a+': appends, and lets a removed file's last frames be read back (capture-salvage.ts).
+  open: (path) => new Promise((resolve, reject) => fs.open(path, 'a+', 0o644, done(resolve, reject))),
   size: (fd) =>
     new Promise((resolve, reject) => fs.fstat(fd, (error, stats) => (error ? reject(error) : resolve(stats.size)))),
+  identity: (fd) => new Promise((resolve, reject) => fs.fstat(fd, (error, stats) => (error ? reject(error) : resolve(stats)))),
+  pathIdentity: async (path) => {
+    try {
+      return await stat(path);
+    } catch (error) {
+      if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      throw error;
+    }
+  },
+  read: (fd, buffer, position) =>
+    new Promise((resolve, reject) => fs.read(fd, buffer, 0, buffer.length, position, done(resolve, reject))),
   writev: (fd, buffers) => new Promise((resolve, reject) => fs.writev(fd, buffers, done(resolve, reject))),
   // fdatasync: an appended file's size is flushed too, its mtime need not be.
   sync: (fd) => new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()))),

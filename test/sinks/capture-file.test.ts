@@ -275,3 +275,49 @@ describe('CaptureFile', () => {
     await expect(file.append(frames(1))).rejects.toThrow(/closed/);
   });
 });
+
+describe('a write that fails while the retry waits', () => {
+  it('leaves no torn tail on disk during the wait; close() past its budget reports the unwritten frames', async () => {
+    const all = frames(4);
+    let full = false;
+    const cut = deferred();
+    const fs: CaptureFs = {
+      ...nodeCaptureFs,
+      writev: async (fd, buffers) => {
+        if (!full) return nodeCaptureFs.writev(fd, buffers);
+        writeSync(fd, buffers[0].subarray(0, 10)); // part of a frame lands, then the disk is full
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      },
+      truncate: async (fd, size) => {
+        await nodeCaptureFs.truncate(fd, size);
+        cut.resolve();
+      },
+    };
+    const file = await openFile({ fs, retryMinMs: 60_000, retryMaxMs: 60_000 }); // the retry waits a minute
+    await file.append([all[0]]);
+    full = true;
+    const pending = file.append(all.slice(1));
+    let settled = false;
+    pending.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await cut.promise;
+    expect(settled).toBe(false); // still waiting for its retry ...
+    expect(read().equals(all[0])).toBe(true); // ... with the partial frame already cut off
+    const started = performance.now();
+    const result = await file.close(100);
+    expect(performance.now() - started).toBeLessThan(100 + 300);
+    expect(result).toEqual({ unwrittenFrames: 3, unwrittenBytes: Buffer.concat(all.slice(1)).length });
+    await expect(pending).rejects.toThrow(/3 frames unwritten/);
+    expect(read().equals(all[0])).toBe(true);
+  });
+
+  it('close() within its budget writes everything and reports nothing unwritten', async () => {
+    const file = await openFile();
+    const pending = file.append(frames(5));
+    expect(await file.close(1000)).toEqual({ unwrittenFrames: 0, unwrittenBytes: 0 });
+    await pending;
+    expect(read().equals(Buffer.concat(frames(5)))).toBe(true);
+  });
+});
