@@ -3,7 +3,7 @@
  * Codes are part of the public contract: never rename or reuse a retired one.
  */
 export const ErrorCodes = {
-  /** A stream violated WIRE.md; `reason` names the check. */
+  /** A stream violated docs/protocol.md; `reason` names the check. */
   FRAME: 'PKT_ERR_FRAME',
   /** A configuration key, flag or environment value is invalid. */
   CONFIG: 'PKT_ERR_CONFIG',

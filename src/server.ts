@@ -158,7 +158,7 @@ export class IngestServer {
   }
 
   /**
-   * Graceful stop (CONTRACT.md, Delivery): /readyz turns 503, the listener
+   * Graceful stop (OPERATIONS.md, Run): /readyz turns 503, the listener
    * closes, producers get drainTimeoutMs to finish, the rest are closed;
    * handlers flush; HTTP closes last.
    */
