@@ -23,6 +23,7 @@
  *   lines stay in delivery order (per connection: the order sent).
  */
 import { open } from 'node:fs/promises';
+import { clearTimeout, setTimeout } from 'node:timers';
 
 export default async function createBatchingHandler(options, context) {
   const path = options.path;
