@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * The `pkt-ingest` command. Exit status (CONTRACT.md): 0 after a shutdown
- * by signal, 2 for a usage or configuration error, 1 for a start-up
- * failure; `inspect`: 0 valid, 1 invalid, 2 usage or unreadable file.
+ * The `pkt-ingest` command. Exit status (README.md, OPERATIONS.md): 0 after
+ * a shutdown by signal, 2 for a usage or configuration error, 1 for a
+ * start-up failure, 3 when a second signal cut the shutdown short (frames
+ * delivered but not yet written may be lost); `inspect`: 0 valid, 1
+ * invalid, 2 usage or unreadable file.
  * Messages to people are one plain line on stderr, never a stack trace.
  */
 import fs from 'node:fs';
@@ -26,6 +28,9 @@ function exitAfterFlush(log: { flush(cb?: (err?: Error) => void): void }, code: 
   }
 }
 
+/** Exit status after a second signal cut the shutdown short. */
+const EXIT_CUT_SHORT = 3;
+
 function fail(message: string, code: number): number {
   process.stderr.write(`pkt-ingest: ${message}\n`);
   return code;
@@ -35,13 +40,16 @@ async function serve(configPath: string | undefined, flags: Partial<ConfigFlags>
   const config = loadConfig({ configPath, env: process.env, flags });
   // Loaded here, not at the top: `inspect` and `--help` need none of the server.
   const { IngestServer } = await import('./server.js');
-  const server = new IngestServer({ config });
+  const { createLogger } = await import('./log/create-logger.js');
+  const server = new IngestServer({ config, logger: await createLogger(config.log) });
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
-      server.log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+      // Exit 3, like a shutdown that could not hand every frame to every handler: nothing was flushed.
+      server.log.warn({ signal, exitCode: EXIT_CUT_SHORT }, 'second signal: exiting now, without flushing; frames delivered but not yet written may be lost');
+      exitAfterFlush(server.log, EXIT_CUT_SHORT);
+      return;
     }
     stopping = true;
     server.log.info({ signal }, 'shutting down');

@@ -6,7 +6,7 @@
  * (plus its class below if it needs its own).
  */
 export const ErrorCodes = {
-  /** A stream violated WIRE.md; `reason` names the check. */
+  /** A stream violated docs/protocol.md; `reason` names the check. */
   FRAME: 'PKT_ERR_FRAME',
   /** A configuration key, flag or environment value is invalid. */
   CONFIG: 'PKT_ERR_CONFIG',

@@ -13,6 +13,7 @@ import type { PacketHandler } from './handlers/types.js';
 import { createHttpApp, type Readiness } from './http/app.js';
 import { RateTracker, topConnections, totalsOf, type StatusSnapshot } from './http/status.js';
 import { RateLimitedLog } from './log/rate-limited-log.js';
+import { reportStartup } from './log/startup-report.js';
 import { IngestStats } from './metrics/ingest-stats.js';
 import { createMetrics, type IngestMetrics } from './metrics/registry.js';
 import { TcpIngest } from './socket/tcp-ingest.js';
@@ -91,7 +92,9 @@ export class IngestServer {
       );
       const httpPort = await listenOrExplain('http', config.http.host, config.http.port, '--http-port / http.port', async () => {
         const app = this.http as FastifyInstance;
-        await app.listen({ host: config.http.host, port: config.http.port });
+        // Fastify's own line ("Server listening at <an interface address>") said nothing of the bind address.
+        const listenTextResolver = (address: string) => `http reachable at ${address} (http.host ${config.http.host})`;
+        await app.listen({ host: config.http.host, port: config.http.port, listenTextResolver });
         const addr = app.server.address();
         return typeof addr === 'object' && addr !== null ? addr.port : config.http.port;
       });
@@ -106,6 +109,7 @@ export class IngestServer {
     this.rates.sample(performance.now(), this.stats);
     this.phase = 'running';
     // The contract wants this line at every level but silent.
+    reportStartup(log, { config, embeddedHandlers: this.givenHandlers?.map((h) => h.name) ?? null, ...this.addresses });
     const level = log.isLevelEnabled('info') ? 'info' : log.level;
     if (level !== 'silent') {
       log[level as 'info']({ tcpPort: this.addresses.tcpPort, httpPort: this.addresses.httpPort, onread: this.tcp.usesOnread }, 'listening');
@@ -161,7 +165,7 @@ export class IngestServer {
   }
 
   /**
-   * Graceful stop (CONTRACT.md, Delivery): /readyz turns 503, the listener
+   * Graceful stop (OPERATIONS.md, Run): /readyz turns 503, the listener
    * closes, producers get drainTimeoutMs to finish, the rest are closed;
    * handlers flush; HTTP closes last.
    */

@@ -83,7 +83,7 @@ export class LiveTarget {
       limits: settings.limits,
       ...settings.policy,
       handlers: [],
-      log: { level: 'silent' },
+      log: { level: 'silent', format: 'json' },
       shutdown: { drainTimeoutMs: 500 },
     };
     const recorder = new Recorder(settings.hold);

@@ -1,13 +1,13 @@
 /**
- * The reference decoder: WIRE.md read literally, over a whole stream held
+ * The reference decoder: docs/protocol.md read literally, over a whole stream held
  * in memory. Slow and simple on purpose, and independent of src/frame: no
  * state machine, no ring, no id cache; CRC-32 from the `crc-32` package and
  * UTF-8 from a fatal TextDecoder instead of our own implementations.
  *
- * For each frame start it asks the WIRE.md questions in order, each only
+ * For each frame start it asks the docs/protocol.md questions in order, each only
  * once the bytes it needs are there; if the stream ends before a question
  * can be answered (and every earlier one passed) the frame is `truncated`.
- * The stream-level loop applies the error policy exactly as CONTRACT.md
+ * The stream-level loop applies the error policy exactly as docs/protocol.md (Validation)
  * words it.
  */
 import CRC32 from 'crc-32';
@@ -57,7 +57,7 @@ function decodeUtf8(bytes: Uint8Array): string | null {
   }
 }
 
-/** What WIRE.md says of the frame starting at `p` in the stream `s` (which ends where `s` ends). */
+/** What docs/protocol.md says of the frame starting at `p` in the stream `s` (which ends where `s` ends). */
 export function judgeFrameAt(s: Uint8Array, p: number, limits: DecoderLimits): Judgement {
   const has = (n: number): boolean => s.length - p >= n;
   for (let k = 0; k < 4; k++) {
@@ -130,7 +130,7 @@ export function modelDecode(s: Uint8Array, limits: DecoderLimits, policy: ErrorP
       continue;
     }
     if (policy.onFrameError === 'close') break;
-    p = error.resumedAt = nextCandidate(s, p + 1); // CONTRACT.md: one byte after that frame's start
+    p = error.resumedAt = nextCandidate(s, p + 1); // docs/protocol.md: one byte after that frame's start
   }
   return { frames, errors };
 }

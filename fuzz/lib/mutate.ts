@@ -1,6 +1,6 @@
 /**
  * Mutations of a valid stream, blind (bits, bytes, cuts, insertions) and
- * aimed at the fields WIRE.md checks (lengths at their limits and just past
+ * aimed at the fields docs/protocol.md checks (lengths at their limits and just past
  * them, magic, version, ids, extension lengths, checksum). Each returns the
  * new bytes and a short name for the report.
  */

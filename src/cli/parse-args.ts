@@ -5,13 +5,14 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
-import { configSchema, LOG_LEVELS } from '../config/schema.js';
+import { configSchema, LOG_FORMATS, LOG_LEVELS } from '../config/schema.js';
 
 export interface ServeFlags {
   host?: string;
   port?: number;
   httpPort?: number;
   logLevel?: string;
+  logFormat?: string;
 }
 
 export type CliCommand =
@@ -29,6 +30,7 @@ const VALUES: Record<string, string> = {
   port: PORTS,
   'http-port': PORTS,
   'log-level': LOG_LEVELS.join(', '),
+  'log-format': LOG_FORMATS.join(', '),
 };
 const SEE_HELP = 'see pkt-ingest --help';
 
@@ -36,11 +38,14 @@ const EXIT_STATUS = `Exit status:
   0  shut down by SIGTERM or SIGINT (drained or drain timeout reached)
   1  start-up failure (port in use, unwritable capture directory)
   2  usage or configuration error (unknown flag or key, wrong type,
-     out-of-range value, bad environment value)`;
+     out-of-range value, bad environment value)
+  3  a second SIGTERM or SIGINT during the shutdown: exited at once,
+     frames delivered but not yet written may be lost`;
 
-export const SERVE_HELP = `Usage: pkt-ingest serve [--config FILE] [--host ADDR] [--port N] [--http-port N] [--log-level L]
+export const SERVE_HELP = `Usage: pkt-ingest serve [--config FILE] [--host ADDR] [--port N] [--http-port N] [--log-level L] [--log-format F]
 
-Run the ingest server: PKT frames on TCP; /healthz, /readyz and /metrics on HTTP.
+Run the ingest server: PKT frames on TCP (docs/protocol.md); on HTTP:
+/healthz, /readyz, /metrics (Prometheus) and /status (a JSON summary for people).
 Precedence: flag > environment variable > config file > built-in default.
 
 Options:
@@ -50,9 +55,13 @@ Options:
   --http-port N    HTTP port, 0 = any free   env PKT_INGEST_HTTP_PORT  default: ${http.properties.port.default}
   --log-level L    ${LOG_LEVELS.join('|')}
                                              env PKT_INGEST_LOG_LEVEL  default: ${log.properties.level.default}
+  --log-format F   ${LOG_FORMATS.join('|')}: JSON lines, or lines for people
+                                             env PKT_INGEST_LOG_FORMAT default: ${log.properties.format.default}
   -h, --help       show this help
 
 The HTTP listen address is http.host in the config file (default ${http.properties.host.default}).
+Both listeners bind every interface by default; the start-up log warns and
+says how to bind privately (--host 127.0.0.1, http.host "127.0.0.1").
 An empty environment variable counts as unset.
 
 ${EXIT_STATUS}
@@ -79,18 +88,21 @@ Exit status:
 export const GLOBAL_HELP = `pkt-ingest: TCP ingest server for PKT v1 binary frames
 
 Usage:
-  pkt-ingest serve [--config FILE] [--host ADDR] [--port N] [--http-port N] [--log-level L]
+  pkt-ingest serve [--config FILE] [--host ADDR] [--port N] [--http-port N] [--log-level L] [--log-format F]
   pkt-ingest inspect FILE [--json] [--config FILE]
   pkt-ingest help [COMMAND]        same as pkt-ingest COMMAND --help
   pkt-ingest -h, --help            show this help
   pkt-ingest -v, --version         print the version
 
-Environment (below flags, above the config file):
-  PKT_INGEST_CONFIG      config file, when no --config is given
-  PKT_INGEST_HOST        tcp.host
-  PKT_INGEST_PORT        tcp.port
-  PKT_INGEST_HTTP_PORT   http.port
-  PKT_INGEST_LOG_LEVEL   log.level
+Environment (below flags, above the config file), with the built-in defaults:
+  PKT_INGEST_CONFIG      config file, when no --config is given   default: none
+  PKT_INGEST_HOST        tcp.host     (--host)                    default: ${tcp.properties.host.default}
+  PKT_INGEST_PORT        tcp.port     (--port)                    default: ${tcp.properties.port.default}
+  PKT_INGEST_HTTP_PORT   http.port    (--http-port)               default: ${http.properties.port.default}
+  PKT_INGEST_LOG_LEVEL   log.level    (--log-level)               default: ${log.properties.level.default}
+  PKT_INGEST_LOG_FORMAT  log.format   (--log-format)              default: ${log.properties.format.default}
+HTTP: /healthz, /readyz, /metrics, /status on http.host (default ${http.properties.host.default}):${http.properties.port.default}.
+Wire format: docs/protocol.md.
 
 ${EXIT_STATUS}
   (inspect: 0 all frames valid, 1 not, 2 usage error or missing FILE)
@@ -104,6 +116,7 @@ const SERVE_OPTIONS = {
   port: { type: 'string' },
   'http-port': { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   help,
 } as const;
 const INSPECT_OPTIONS = { json: { type: 'boolean' }, config, help } as const;
@@ -142,6 +155,13 @@ function parseServe(args: readonly string[]): CliCommand {
       throw usage(`--log-level: ${JSON.stringify(level)} is not allowed (allowed: ${VALUES['log-level']})`);
     }
     flags.logLevel = level;
+  }
+  const format = values['log-format'];
+  if (format !== undefined) {
+    if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+      throw usage(`--log-format: ${JSON.stringify(format)} is not allowed (allowed: ${VALUES['log-format']})`);
+    }
+    flags.logFormat = format;
   }
   const configPath = nonEmpty(values.config, '--config', VALUES.config);
   return { kind: 'serve', flags, ...(configPath !== undefined && { configPath }) };

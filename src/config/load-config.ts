@@ -15,6 +15,7 @@ export interface ConfigFlags {
   port: number;
   httpPort: number;
   logLevel: string;
+  logFormat: string;
 }
 
 export interface LoadConfigOptions {
@@ -37,6 +38,7 @@ const OVERRIDES = [
   { env: 'PKT_INGEST_PORT', flag: '--port', flagKey: 'port', section: 'tcp', key: 'port', node: props.tcp.properties.port },
   { env: 'PKT_INGEST_HTTP_PORT', flag: '--http-port', flagKey: 'httpPort', section: 'http', key: 'port', node: props.http.properties.port },
   { env: 'PKT_INGEST_LOG_LEVEL', flag: '--log-level', flagKey: 'logLevel', section: 'log', key: 'level', node: props.log.properties.level },
+  { env: 'PKT_INGEST_LOG_FORMAT', flag: '--log-format', flagKey: 'logFormat', section: 'log', key: 'format', node: props.log.properties.format },
 ].map((o) => {
   // ajv strict mode rejects `default` at a schema root.
   const { default: _unused, ...node } = o.node as SchemaNode;

@@ -9,6 +9,10 @@ import { MAX_HEADER_LEN, MIN_HEADER_LEN } from '../wire/constants.js';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** `json`: pino JSON lines (the default); `pretty`: pino-pretty lines for people. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export const HANDLER_TYPES = ['capture', 'log', 'forward', 'module'] as const;
 export type HandlerType = (typeof HANDLER_TYPES)[number];
 
@@ -96,7 +100,7 @@ export const configSchema = {
         ],
       },
     },
-    log: section({ level: oneOf(LOG_LEVELS, 'info') }),
+    log: section({ level: oneOf(LOG_LEVELS, 'info'), format: oneOf(LOG_FORMATS, 'json') }),
     shutdown: section({ drainTimeoutMs: ms(0, 10000) }),
     readiness: section({
       // How long every ring may stay full before /readyz answers 503.
@@ -158,7 +162,7 @@ export interface Config {
   readonly onFrameError: 'close' | 'resync';
   readonly onChecksumError: 'drop' | 'close';
   readonly handlers: readonly HandlerConfig[];
-  readonly log: { readonly level: LogLevel };
+  readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   readonly shutdown: { readonly drainTimeoutMs: number };
   readonly readiness: { readonly stalledMs: number };
 }

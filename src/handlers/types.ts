@@ -1,10 +1,36 @@
 /**
  * The public extension point: what a handler author implements and receives.
+ * The same rules, with examples, are in examples/README.md.
  *
  * Lifetime rule (read this once): a `Packet` and every Buffer taken from it
  * (payload, ids, frame) are views into the connection's ring. They are valid
  * during `onPacket` and, if `onPacket` returns a promise, until that promise
  * settles. After that the bytes are reused: call `packet.copy()` to keep them.
+ *
+ * Concurrency: the server does NOT wait for a promise before the next call.
+ * Each read from a producer is decoded at once and every packet in it is
+ * handed to every handler, synchronously, one after another:
+ *
+ *   read -> onPacket(p1) onPacket(p2) ... onPacket(pn) -> onBatchEnd()   (handler 1, 2, ... per packet)
+ *   next read -> the same, whether or not earlier promises settled
+ *
+ * - In flight per connection: every packet whose bytes are still in the
+ *   connection's ring, i.e. up to tcp.ringBytes / 26 (26 bytes is the
+ *   smallest frame): 10,082 with the default 256 KiB ring, fewer for larger
+ *   frames; plus at most one frame larger than the ring. When the ring is
+ *   full of held bytes the server stops reading that producer
+ *   (pkt_ingest_backpressure_pauses_total) until promises settle.
+ * - Overall: the sum over connections (up to tcp.maxConnections); no global
+ *   cap beyond that. So never do per-packet work that accumulates (one
+ *   'drain' listener per packet hits MaxListenersExceededWarning): batch,
+ *   and return one promise per batch (examples/batching-handler.mjs).
+ * - Order: per connection, packets arrive in the order sent; packets of
+ *   different connections interleave. Within one packet, handlers are
+ *   called in config order.
+ * - Release: a read's bytes are released when every promise returned for
+ *   its packets (and its onBatchEnd) settled, and reads release in order.
+ *   A rejection is counted in pkt_ingest_handler_errors_total and logged; it
+ *   releases the bytes like a resolution.
  */
 import type { Logger } from 'pino';
 import type { ExtensionRecord } from '../wire/encode.js';
@@ -72,13 +98,19 @@ export interface ConnectionInfo {
 
 export interface PacketHandler {
   /**
-   * Called for every delivered packet, in stream order per connection.
+   * Called for every delivered packet, in stream order per connection, and
+   * called again before an earlier promise settles (see Concurrency above:
+   * up to ringBytes / 26 calls in flight per connection).
    * Return nothing (fast path) or a promise: the packet's bytes stay reserved
    * until it settles, and a full ring pauses the producer (backpressure).
    * A throw or rejection is counted and logged; the server goes on.
    */
   onPacket(packet: Packet, connection: ConnectionInfo): void | Promise<void>;
-  /** Called after each read's packets were handed over; a promise holds all of them. */
+  /**
+   * Called once after each read's packets were handed over (not for reads
+   * that completed no packet); a promise holds all of them. The place to
+   * return one promise per read instead of one per packet.
+   */
   onBatchEnd?(connection: ConnectionInfo): void | Promise<void>;
   /** A connection opened (before its first packet). */
   open?(connection: ConnectionInfo): void;

@@ -64,7 +64,7 @@ export function createMetrics(stats: IngestStats, opts: { handlerNames: readonly
 
   new Counter({
     name: 'pkt_ingest_frame_errors_total',
-    help: 'Invalid frames, by the WIRE.md reason that rejected them.',
+    help: 'Invalid frames, by the docs/protocol.md reason that rejected them.',
     labelNames: ['reason'],
     registers,
     collect() {

@@ -1,5 +1,5 @@
 /**
- * PKT v1 frame layout (WIRE.md). All integers little-endian.
+ * PKT v1 frame layout (docs/protocol.md). All integers little-endian.
  *
  *   0       4   5     6          8           12         16          24
  *   +-------+---+-----+----------+-----------+----------+-----------+---------------------------+---------+

@@ -1,5 +1,5 @@
 /**
- * The reason names of WIRE.md, in validation order. They are metric label
+ * The reason names of docs/protocol.md, in validation order. They are metric label
  * values and log fields: fixed by the contract.
  */
 export const FRAME_ERROR_REASONS = [

@@ -1,7 +1,7 @@
 /**
  * The real `pkt-ingest` command as a child process (`node --import tsx
  * src/cli.ts ...`, cwd a fresh temp dir): exit statuses and the one plain
- * stderr line of CONTRACT.md (Commands, Exit status, Configuration).
+ * stderr line of README.md and OPERATIONS.md (commands, exit status, configuration).
  *
  * tsx is imported by absolute URL: a bare `--import tsx` resolves from the
  * child's cwd, and a temp dir has no node_modules.

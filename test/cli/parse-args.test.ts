@@ -97,10 +97,10 @@ describe('parseCli serve', () => {
     [['serve', '--config', ''], '--config: "" is empty (allowed: a path to a JSON config file)'],
     [
       ['serve', '--prot', '1'],
-      '--prot: unknown flag for serve (allowed: --config, --host, --port, --http-port, --log-level, -h, --help)',
+      '--prot: unknown flag for serve (allowed: --config, --host, --port, --http-port, --log-level, --log-format, -h, --help)',
     ],
-    [['serve', '-p', '1'], '-p: unknown flag for serve (allowed: --config, --host, --port, --http-port, --log-level, -h, --help)'],
-    [['serve', '--json'], '--json: unknown flag for serve (allowed: --config, --host, --port, --http-port, --log-level, -h, --help)'],
+    [['serve', '-p', '1'], '-p: unknown flag for serve (allowed: --config, --host, --port, --http-port, --log-level, --log-format, -h, --help)'],
+    [['serve', '--json'], '--json: unknown flag for serve (allowed: --config, --host, --port, --http-port, --log-level, --log-format, -h, --help)'],
     [['serve', 'extra'], 'serve: unexpected argument "extra" (allowed: flags only)'],
   ])('rejects %j', (argv, message) => {
     expect(usageError(argv)).toBe(message);

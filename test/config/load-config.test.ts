@@ -147,7 +147,7 @@ describe('loadConfig errors in the file', () => {
     [{ tcp: { prot: 1 } }, `config tcp.prot: unknown key (allowed keys: ${TCP_KEYS})`],
     [{ http: { tls: true } }, 'config http.tls: unknown key (allowed keys: host, port)'],
     [{ limits: { maxFrames: 1 } }, 'config limits.maxFrames: unknown key (allowed keys: maxPayloadBytes, maxHeaderBytes)'],
-    [{ log: { pretty: true } }, 'config log.pretty: unknown key (allowed keys: level)'],
+    [{ log: { pretty: true } }, 'config log.pretty: unknown key (allowed keys: level, format)'],
     [{ shutdown: { grace: 1 } }, 'config shutdown.grace: unknown key (allowed keys: drainTimeoutMs)'],
     [{ readiness: { x: 1 } }, 'config readiness.x: unknown key (allowed keys: stalledMs)'],
     [

@@ -114,7 +114,7 @@ describe('FrameDecoder', () => {
     });
   }
 
-  it('checks the fields in WIRE.md order: a frame with every fixed field wrong is bad_magic', () => {
+  it('checks the fields in docs/protocol.md order: a frame with every fixed field wrong is bad_magic', () => {
     const bad = rawFrame({ rest: Buffer.from('ab'), version: 9, headerLen: 3, payloadLen: 0xffffffff });
     bad[0] = 0;
     const decoder = new FrameDecoder(LIMITS);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/wire/encode.js';
 import { FEED_MODES, RESYNC, feedChunksSync, makeReader } from '../helpers/feed.js';
 
-// CONTRACT.md, Delivery: under resync, one error is counted per frame start
+// docs/protocol.md, Validation: under resync, one error is counted per frame start
 // that fails. Garbage scanned past while looking for the next magic is not
 // a frame start, however the reads cut it.
 

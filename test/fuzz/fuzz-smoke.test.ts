@@ -1,5 +1,5 @@
 /**
- * The fuzz harness in CI: its reference model checked against WIRE.md's
+ * The fuzz harness in CI: its reference model checked against docs/protocol.md's
  * vector and the curated bad frames, then a short seeded run (about 3 s)
  * that must end with no findings. A longer run: `npm run fuzz -- --seconds N`.
  */
@@ -10,13 +10,13 @@ import { runFuzz } from '../../fuzz/lib/run-fuzz.js';
 import { encodeFrame } from '../../src/wire/encode.js';
 import { BAD_LIMITS, badCases } from '../helpers/bad-frames.js';
 
-/** WIRE.md's reference vector. */
+/** docs/protocol.md's reference vector. */
 const REFERENCE = Buffer.from('504b5400 01001c00 05000000 86a61036 00401e18 240a0600 61006200 68656c6c 6f'.replaceAll(' ', ''), 'hex');
 const LIMITS = { maxPayloadBytes: 1 << 20, maxHeaderBytes: 4096 };
 const RESYNC = { onFrameError: 'resync', onChecksumError: 'drop' } as const;
 
 describe('the reference model', () => {
-  it('decodes the WIRE.md reference vector', () => {
+  it('decodes the docs/protocol.md reference vector', () => {
     expect(modelDecode(REFERENCE, LIMITS, RESYNC)).toEqual({
       frames: [{ offset: 0, length: 33, sourceId: 'a', destId: 'b' }],
       errors: [],

@@ -1,5 +1,5 @@
 /**
- * One invalid frame per WIRE.md reason (several shapes for some), under the
+ * One invalid frame per docs/protocol.md reason (several shapes for some), under the
  * limits BAD_LIMITS. None holds a 0x50 ('P') after its first byte, so a
  * resync can only land on the frame that follows it.
  */

@@ -19,7 +19,7 @@ import { encodedLength, encodeFrame, type FrameInput } from '../../src/wire/enco
 import { BAD_LIMITS, badCases } from '../helpers/bad-frames.js';
 import { connect, httpGet, sendAndClose, startServer, type LiveServer } from '../helpers/live-server.js';
 
-/** WIRE.md's reason names, written out here so a rename in src/ cannot slip by. */
+/** docs/protocol.md's reason names, written out here so a rename in src/ cannot slip by. */
 const WIRE_REASONS = [
   'bad_magic',
   'unsupported_version',

@@ -3,7 +3,7 @@ import { EncodeError } from '../../src/errors.js';
 import { MAX_HEADER_LEN } from '../../src/wire/constants.js';
 import { encodeFrame, encodeFrameInto, encodedHeaderLength, encodedLength } from '../../src/wire/encode.js';
 
-/** WIRE.md's reference vector, byte for byte. */
+/** docs/protocol.md's reference vector, byte for byte. */
 const REFERENCE = Buffer.from(
   '504b5400 01001c00 05000000 86a61036 00401e18 240a0600 61006200 68656c6c 6f'.replaceAll(' ', ''),
   'hex',
@@ -23,7 +23,7 @@ function expectEncodeError(fn: () => unknown, message: RegExp): void {
 }
 
 describe('encodeFrame', () => {
-  it('writes the WIRE.md reference vector byte for byte', () => {
+  it('writes the docs/protocol.md reference vector byte for byte', () => {
     expect(encodeFrame(REFERENCE_FRAME).toString('hex')).toBe(REFERENCE.toString('hex'));
   });
 

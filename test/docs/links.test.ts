@@ -1,0 +1,36 @@
+/**
+ * Nothing a reader follows points to a file that is not there: every
+ * relative Markdown link in the docs resolves, and the user-facing files
+ * (docs, config, metric help texts) name no document outside the
+ * repository (the wire format lives in docs/protocol.md).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const list = (dir: string, ext: RegExp) =>
+  fs.readdirSync(path.join(ROOT, dir)).filter((f) => ext.test(f)).map((f) => path.join(dir, f));
+const DOCS = ['README.md', 'OPERATIONS.md', 'BENCHMARKS.md', ...list('docs', /\.md$/), ...list('examples', /\.md$/)];
+const USER_FACING = [...DOCS, ...list('config', /\.(json|ya?ml)$/), ...list('src/metrics', /\.ts$/), 'docs/test-vectors.json'];
+
+/** Relative link targets in `text` (a file at `doc`) that do not exist. */
+function brokenLinks(doc: string, text: string): string[] {
+  const targets = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]).filter((t) => !/^[a-z]+:|^#/.test(t));
+  return targets.filter((t) => !fs.existsSync(path.resolve(ROOT, path.dirname(doc), t.split('#')[0])));
+}
+
+describe('documentation links', () => {
+  it.each(DOCS)('%s: every relative link resolves to a file in the repository', (doc) => {
+    expect(brokenLinks(doc, fs.readFileSync(path.join(ROOT, doc), 'utf8'))).toEqual([]);
+  });
+
+  it('finds a broken link when there is one (the check is live)', () => {
+    const text = '[ok](protocol.md#the-frame) [gone](../WIRE.md) [web](https://example.org/x.md) [here](#top)';
+    expect(brokenLinks('docs/x.md', text)).toEqual(['../WIRE.md']);
+  });
+
+  it.each(USER_FACING)('%s names no WIRE.md or CONTRACT.md (files outside the repository)', (file) => {
+    expect(fs.readFileSync(path.join(ROOT, file), 'utf8')).not.toMatch(/\b(WIRE|CONTRACT)\.md\b/);
+  });
+});
