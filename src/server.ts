@@ -10,7 +10,7 @@ import { StartupError } from './errors.js';
 import { createHandlers } from './handlers/create-handlers.js';
 import type { PacketHandler } from './handlers/types.js';
 import { createHttpApp, type Readiness } from './http/app.js';
-import { RateTracker, topConnections, totalsOf, type StatusSnapshot } from './http/status.js';
+import { RateTracker, buildStatus, type StatusSnapshot } from './http/status.js';
 import { IngestStats } from './metrics/ingest-stats.js';
 import { createMetrics, type IngestMetrics } from './metrics/registry.js';
 import { TcpIngest } from './socket/tcp-ingest.js';
@@ -134,27 +134,8 @@ export class IngestServer {
   }
 
   status(): StatusSnapshot {
-    const now = Date.now();
-    const list = [...(this.tcp?.connections ?? [])].map((c) => ({
-      id: c.id,
-      remoteAddress: c.remoteAddress,
-      remotePort: c.remotePort,
-      ageSeconds: (now - c.openedAt) / 1000,
-      packets: c.packets,
-      bytes: c.bytes,
-      ringFill: c.reader.fill,
-      paused: c.paused,
-    }));
-    const shown = topConnections(list);
-    return {
-      uptimeSeconds: (now - this.startedAt) / 1000,
-      ready: this.readiness().ready,
-      totals: totalsOf(this.stats),
-      ratesPerSecond: this.rates.rates(),
-      connections: shown,
-      connectionsShown: shown.length,
-      connectionsTruncated: list.length > shown.length,
-    };
+    const { stats, rates, startedAt, handlers } = this;
+    return buildStatus({ stats, rates, startedAt, handlers, ready: this.readiness().ready, connections: this.tcp?.connections ?? [] });
   }
 
   /**

@@ -88,6 +88,8 @@ export interface PacketHandler {
   close?(): void | Promise<void>;
   /** Readiness: false while the handler cannot take data (e.g. its disk is failing). */
   isHealthy?(): boolean;
+  /** Live state for `/status` and `pkt-ingest top` (small, JSON-serialisable), e.g. a forward target's queue. */
+  status?(): Record<string, unknown>;
 }
 
 /** Given to a handler factory. */
