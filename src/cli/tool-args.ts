@@ -145,7 +145,7 @@ Options:
   -h, --help   show this help
 
 Exit status:
-  0  quit with q, Ctrl-C or end of input
+  0  quit with q or Ctrl-C
   1  the server could not be reached for 10 s
   2  usage error
 `;
