@@ -46,6 +46,15 @@ describe('readCapture', () => {
     expect(seen).toEqual(frames);
   });
 
+  it('reads frames larger than one decode batch but smaller than the ring, among small ones', () => {
+    const frames = [frame(1), frame(2, 200_000), frame(3), frame(4, 500_000), frame(5)];
+    const file = path.join(tempDir(), 'c.pkt');
+    fs.writeFileSync(file, Buffer.concat(frames));
+    const seen: Buffer[] = [];
+    for (const p of readCapture(file)) seen.push(Buffer.from(p.frame));
+    expect(seen).toEqual(frames);
+  });
+
   it('a view is valid until the next step; copy() keeps it', () => {
     const frames = Array.from({ length: 50 }, (_, i) => frame(i, 64));
     const file = path.join(tempDir(), 'c.pkt');
