@@ -201,7 +201,7 @@ async function main(argv: string[]): Promise<number> {
     const progress = startProgress(() => {
       const s = samples[samples.length - 1];
       const memory = s === undefined ? '' : `, server RSS ${(s.rss / MiB).toFixed(1)} MiB`;
-      return `soak: ${((performance.now() - t0) / 60_000).toFixed(1)} / ${minutes} min, sent ${si(totals.sent)}pkts, ${totals.errors} errors${memory}`;
+      return `soak: ${((performance.now() - t0) / 60_000).toFixed(1)} / ${minutes} min, sent ${si(totals.sent)} pkts, ${totals.errors} errors${memory}`;
     });
     let alive = true;
     const sampler = (async () => {

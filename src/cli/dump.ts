@@ -37,7 +37,7 @@ export async function runDump(cmd: DumpCommand, io: DumpIo): Promise<number> {
   const headers = !cmd.json && (!single || captureFiles(cmd.files[0]).length > 1);
   const json = cmd.json ? new JsonLines(cmd.payload ?? 'base64') : null;
   const total = cmd.follow ? 0 : cmd.files.flatMap((f) => (single ? captureFiles(f) : [f])).reduce((n, f) => n + sizeOf(f), 0);
-  const progress = io.out.isTTY || cmd.follow ? null : startProgress(() => `dump: ${si(reader.frames)}frames, ${si(reader.bytesRead)}B of ${si(total)}B`);
+  const progress = io.out.isTTY || cmd.follow ? null : startProgress(() => `dump: ${si(reader.frames)} frames, ${si(reader.bytesRead)}B of ${si(total)}B`);
 
   let text = '';
   let closed = false;

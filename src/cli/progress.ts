@@ -51,11 +51,11 @@ export function startProgress(render: () => string, options: ProgressOptions = {
   };
 }
 
-/** 1234567 -> "1.23 M"; for rates and counts in progress lines. */
+/** 1234567 -> "1.23M", 512 -> "512"; for rates and counts in progress lines. */
 export function si(n: number, digits = 2): string {
   const abs = Math.abs(n);
-  if (abs >= 1e9) return `${(n / 1e9).toFixed(digits)} G`;
-  if (abs >= 1e6) return `${(n / 1e6).toFixed(digits)} M`;
-  if (abs >= 1e3) return `${(n / 1e3).toFixed(digits)} k`;
-  return `${Math.round(n)} `;
+  if (abs >= 1e9) return `${(n / 1e9).toFixed(digits)}G`;
+  if (abs >= 1e6) return `${(n / 1e6).toFixed(digits)}M`;
+  if (abs >= 1e3) return `${(n / 1e3).toFixed(digits)}k`;
+  return `${Math.round(n)}`;
 }

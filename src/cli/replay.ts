@@ -111,7 +111,7 @@ export async function replayFrames(cmd: ReplayCommand, onProgress?: (s: ReplaySu
 
 export function formatSummary(s: ReplaySummary): string {
   const rate = s.seconds > 0 ? s.frames / s.seconds : 0;
-  return `replay: sent ${s.frames} frames (${s.bytes} bytes) over ${s.connections} connection${s.connections === 1 ? '' : 's'} in ${s.seconds.toFixed(3)} s (${si(rate)}frames/s)`;
+  return `replay: sent ${s.frames} frames (${s.bytes} bytes) over ${s.connections} connection${s.connections === 1 ? '' : 's'} in ${s.seconds.toFixed(3)} s (${si(rate)} frames/s)`;
 }
 
 export async function runReplay(cmd: ReplayCommand): Promise<number> {
@@ -121,7 +121,7 @@ export async function runReplay(cmd: ReplayCommand): Promise<number> {
     return 2;
   }
   let last: ReplaySummary = { frames: 0, bytes: 0, seconds: 0, connections: cmd.connections };
-  const progress = startProgress(() => `replay: ${si(last.frames)}frames, ${si(last.bytes)}B, ${si(last.seconds > 0 ? last.frames / last.seconds : 0)}frames/s`);
+  const progress = startProgress(() => `replay: ${si(last.frames)} frames, ${si(last.bytes)}B, ${si(last.seconds > 0 ? last.frames / last.seconds : 0)} frames/s`);
   try {
     const summary = await replayFrames(cmd, (s) => (last = s));
     progress.stop();

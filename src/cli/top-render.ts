@@ -49,7 +49,7 @@ export function renderScreen(s: StatusSnapshot, url: string, cols: number, rows:
     `pkt-ingest top  ${url}  up ${duration(s.uptimeSeconds)}  ${s.ready ? 'ready' : 'NOT READY'}  ${now.toISOString().slice(11, 19)}Z`,
     '',
     `packets/s ${si(r.packetsPerSecond).padStart(9)}  ${sparkline(s.history.packetsPerSecond, spark)}  total ${si(t.packets)}`,
-    `bytes/s   ${(si(r.bytesPerSecond) + 'B').padStart(10)} ${sparkline(s.history.bytesPerSecond, spark)}  total ${si(t.bytes)}B`,
+    `bytes/s   ${(si(r.bytesPerSecond) + 'B').padStart(9)}  ${sparkline(s.history.bytesPerSecond, spark)}  total ${si(t.bytes)}B`,
     `          rates over the last ${r.windowSeconds} s; history: one bar per second`,
     '',
     `connections   ${t.connectionsActive} open  ${t.connectionsTotal} total  rejected: ${nonZero(s.connectionsRejected)}`,
