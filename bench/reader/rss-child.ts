@@ -2,6 +2,7 @@
 import { readCapture } from '../../src/capture/read-capture.js';
 
 const file = process.argv[2];
+(globalThis as { gc?: () => void }).gc?.();
 const before = process.memoryUsage().rss;
 let peak = before;
 let frames = 0;

@@ -1,8 +1,8 @@
 /**
  * `pkt-ingest dump`: the frames of capture files on stdout, one line each.
  *
- * Output goes out in large writes (lines gather in a string up to
- * FLUSH_CHARS, and every FLUSH_MS while following), never one write per
+ * Output goes out in large writes (lines gather in a Buffer up to
+ * FLUSH_BYTES, and every FLUSH_MS while following), never one write per
  * frame; a closed stdout (`| head`) ends the run quietly with exit 0.
  * Exit 1 at the first invalid frame, after the lines before it are out.
  */
@@ -16,7 +16,9 @@ import { missingCapture } from './capture-input.js';
 import { si, startProgress } from './progress.js';
 import type { DumpCommand } from './tool-args.js';
 
-const FLUSH_CHARS = 256 * 1024;
+const FLUSH_BYTES = 256 * 1024;
+/** Room for a full flush plus one more line of the usual size. */
+const OUT_BYTES = FLUSH_BYTES + 64 * 1024;
 const FLUSH_MS = 100;
 
 export interface DumpIo {
@@ -39,7 +41,9 @@ export async function runDump(cmd: DumpCommand, io: DumpIo): Promise<number> {
   const total = cmd.follow ? 0 : cmd.files.flatMap((f) => (single ? captureFiles(f) : [f])).reduce((n, f) => n + sizeOf(f), 0);
   const progress = io.out.isTTY || cmd.follow ? null : startProgress(() => `dump: ${si(reader.frames)} frames, ${si(reader.bytesRead)}B of ${si(total)}B`);
 
-  let text = '';
+  // Lines gather in a fixed Buffer (one native write per line, no string ropes), flushed as one write.
+  let out = Buffer.allocUnsafe(OUT_BYTES);
+  let fill = 0;
   let closed = false;
   let printed = 0;
   let lastFile = '';
@@ -50,10 +54,19 @@ export async function runDump(cmd: DumpCommand, io: DumpIo): Promise<number> {
   };
   io.out.on('error', onError);
   const flush = async (): Promise<void> => {
-    if (text.length === 0 || closed) return;
-    const chunk = text;
-    text = '';
+    if (fill === 0 || closed) return;
+    const chunk = out.subarray(0, fill);
+    out = Buffer.allocUnsafe(OUT_BYTES); // the stream may still hold the last chunk
+    fill = 0;
     if (!io.out.write(chunk)) await drained(io.out);
+  };
+  const emit = (line: string): void => {
+    if (fill + line.length * 3 > out.length) {
+      if (fill > 0) void io.out.write(out.subarray(0, fill)); // rare: a long line; order is kept by the stream
+      out = Buffer.allocUnsafe(Math.max(OUT_BYTES, line.length * 3));
+      fill = 0;
+    }
+    fill += out.write(line, fill);
   };
   const timer = cmd.follow ? setInterval(() => void flush(), FLUSH_MS) : null;
 
@@ -61,10 +74,10 @@ export async function runDump(cmd: DumpCommand, io: DumpIo): Promise<number> {
     if (cmd.source !== undefined && view.sourceId !== cmd.source) return;
     if (cmd.dest !== undefined && view.destId !== cmd.dest) return;
     if (reader.file !== lastFile) {
-      if (headers || lastFile !== '') text += `==> ${reader.file} <==\n`;
+      if (headers || lastFile !== '') emit(`==> ${reader.file} <==\n`);
       lastFile = reader.file;
     }
-    text += json === null ? textLine(view, cmd.payload) : json.line(view);
+    emit(json === null ? textLine(view, cmd.payload) : json.line(view));
     printed++;
   };
 
@@ -74,12 +87,10 @@ export async function runDump(cmd: DumpCommand, io: DumpIo): Promise<number> {
       for await (const view of reader) {
         take(view);
         if (printed >= limit || closed) break;
-        if (text.length >= FLUSH_CHARS) await flush();
+        if (fill >= FLUSH_BYTES) await flush();
       }
     } else {
-      await dumpSync(reader, take, () => printed >= limit || closed, async () => {
-        if (text.length >= FLUSH_CHARS) await flush();
-      });
+      await dumpSync(reader, take, () => printed >= limit || closed, () => fill >= FLUSH_BYTES, flush);
     }
   } catch (err) {
     if (!(err instanceof CaptureFrameError)) throw err;
@@ -96,17 +107,20 @@ export async function runDump(cmd: DumpCommand, io: DumpIo): Promise<number> {
   return code;
 }
 
-/** The fast path: synchronous reads, a pause for output only between batches of lines. */
-async function dumpSync(reader: CaptureReader, take: (v: PacketView) => void, stop: () => boolean, pace: () => Promise<void>): Promise<void> {
+/** The fast path: synchronous reads; output is written (and its backpressure awaited) once FLUSH_BYTES gathered. */
+async function dumpSync(
+  reader: CaptureReader,
+  take: (v: PacketView) => void,
+  stop: () => boolean,
+  full: () => boolean,
+  flush: () => Promise<void>,
+): Promise<void> {
   for (;;) {
-    for (let i = 0; i < 4096; i++) {
-      const r = reader.nextSync();
-      if (r.done) return;
-      take(r.value);
-      if (stop()) return;
-    }
-    await pace();
+    const r = reader.nextSync();
+    if (r.done) return;
+    take(r.value);
     if (stop()) return;
+    if (full()) await flush();
   }
 }
 
