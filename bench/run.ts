@@ -22,6 +22,7 @@ interface SuiteEntry {
 const SUITES: Readonly<Record<string, SuiteEntry>> = {
   decoder: { description: 'in-process decode throughput: pkt-ingest vs copying and bl baselines', load: () => import('./decoder.js') },
   crc: { description: 'CRC-32 by size: JS slice-by-16 vs zlib.crc32 vs crc-32; the native crossover', load: () => import('./crc.js') },
+  reader: { description: 'capture reader: readCapture vs a naive whole-file reader, dump --json of 1 GiB, RSS growth', load: () => import('./reader/index.js') },
   server: { description: 'end to end, each server its own process: pkt-ingest vs copying, bl and raw sinks', load: () => import('./server/index.js') },
 };
 

@@ -12,6 +12,7 @@ import { LOOP_DEFAULTS, type FuzzFinding } from './lib/loop.js';
 import { runReaderCase } from './lib/reader-driver.js';
 import { runFuzz, type FuzzReport } from './lib/run-fuzz.js';
 import { loadCase } from './lib/shrink.js';
+import { startProgress } from '../src/cli/progress.js';
 
 const HELP = `Usage: npm run fuzz -- [options]
 
@@ -114,13 +115,20 @@ async function main(argv: string[]): Promise<number> {
   const json = values.json ?? false;
   const say = (line: string): boolean => (json ? process.stderr : process.stdout).write(`${line}\n`);
   say(`fuzz: seed ${seed}, ${seconds} s (reproduce: npm run fuzz -- --seconds ${seconds} --seed ${seed})`);
+  const started = performance.now();
+  let findings = 0;
+  const progress = startProgress(() => `fuzz: ${((performance.now() - started) / 1000).toFixed(0)} / ${seconds} s, ${findings} findings`);
   const report = await runFuzz({
     seed,
     seconds,
     liveEvery: integer('live-every', values['live-every'], 0, 1_000_000),
     maxFindings: integer('max-findings', values['max-findings'], 1, 1000),
-    onFinding: (f) => say(describe(f)),
-  });
+    onFinding: (f) => {
+      findings++;
+      progress.stop(); // a finding is printed on its own line; the line resumes on the next tick
+      say(describe(f));
+    },
+  }).finally(() => progress.stop());
   if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else say(summary(report));
   return report.findings.length === 0 ? 0 : 1;

@@ -4,6 +4,7 @@
  * line per failure. Exit 0 success, 1 connection failure, 2 usage error.
  */
 import { statSync } from 'node:fs';
+import { startProgress } from '../src/cli/progress.js';
 import { UsageError } from '../src/errors.js';
 import { HELP, parseLoadArgs, type ParsedArgs } from './lib/args.js';
 import { formatProgress, formatReport, type LoadProgress, type LoadReport } from './lib/report.js';
@@ -16,22 +17,6 @@ const EXIT_USAGE = 2;
 
 function fail(message: string): void {
   process.stderr.write(`loadgen: ${message}\n`);
-}
-
-/** A progress printer that rewrites one stderr line, or null when stderr is not a terminal. */
-function progressLine(): { update(p: LoadProgress): void; clear(): void } | null {
-  if (!process.stderr.isTTY) return null;
-  let last = { packets: 0, seconds: 0 };
-  return {
-    update(p) {
-      const rate = p.seconds > last.seconds ? (p.packets - last.packets) / (p.seconds - last.seconds) : 0;
-      last = p;
-      process.stderr.write(`\r\x1b[2K${formatProgress(p, rate)}`);
-    },
-    clear() {
-      process.stderr.write('\r\x1b[2K');
-    },
-  };
 }
 
 /** A missing replay file is a usage error (exit 2), caught before any connection is made. */
@@ -62,16 +47,22 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
 
-  const progress = progressLine();
+  let last: LoadProgress = { packets: 0, bytes: 0, errors: 0, seconds: 0 };
+  let rate = 0;
+  const progress = startProgress(() => formatProgress(last, rate));
+  const onProgress = (p: LoadProgress): void => {
+    rate = p.seconds > last.seconds ? (p.packets - last.packets) / (p.seconds - last.seconds) : 0;
+    last = p;
+  };
   let report: LoadReport;
   try {
-    report = await runLoad({ ...parsed.options, onProgress: progress?.update });
+    report = await runLoad({ ...parsed.options, onProgress: progress.active ? onProgress : undefined });
   } catch (err) {
     if (!(err instanceof LoadConnectionError)) throw err;
     fail(err.message);
     return EXIT_FAILURE;
   } finally {
-    progress?.clear();
+    progress.stop();
   }
   process.stdout.write(`${parsed.json ? JSON.stringify(report) : formatReport(report)}\n`);
   if (report.errors > 0) {

@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { inspectFile } from '../src/inspect/inspect-file.js';
 import { startChild, type ChildServer } from '../test/helpers/child-server.js';
 import { runLoad, type LoadOptions } from './lib/run-load.js';
+import { si, startProgress } from '../src/cli/progress.js';
 
 const HELP = `Usage: npm run soak -- --minutes N [options]
 
@@ -197,6 +198,11 @@ async function main(argv: string[]): Promise<number> {
       }
     };
     const samples: Sample[] = [];
+    const progress = startProgress(() => {
+      const s = samples[samples.length - 1];
+      const memory = s === undefined ? '' : `, server RSS ${(s.rss / MiB).toFixed(1)} MiB`;
+      return `soak: ${((performance.now() - t0) / 60_000).toFixed(1)} / ${minutes} min, sent ${si(totals.sent)} pkts, ${totals.errors} errors${memory}`;
+    });
     let alive = true;
     const sampler = (async () => {
       while (alive && performance.now() < deadline + 1000) {
@@ -212,6 +218,7 @@ async function main(argv: string[]): Promise<number> {
     await Promise.all([lane(0, 1), lane((churnS * 1000) / 2, 1_000_001)]);
     alive = false;
     await sampler;
+    progress.stop();
     // Every connection has closed: the server has read everything sent.
     const end = await scrape(srv, performance.now());
 

@@ -12,6 +12,7 @@ import { parseCli } from './cli/parse-args.js';
 import { loadConfig, type ConfigFlags } from './config/load-config.js';
 import { ConfigError, PktError, StartupError, UsageError } from './errors.js';
 import { formatReport, inspectFile, isClean } from './inspect/inspect-file.js';
+import type { DumpCommand } from './cli/tool-args.js';
 
 function version(): string {
   const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -82,6 +83,13 @@ function inspect(file: string, json: boolean, configPath: string | undefined): n
   return isClean(report) ? 0 : 1;
 }
 
+async function dump(cmd: DumpCommand): Promise<number> {
+  const { runDump } = await import('./cli/dump.js');
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort()); // --follow: Ctrl-C ends it cleanly, output flushed
+  return runDump(cmd, { out: process.stdout, err: process.stderr, signal: stop.signal });
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     const cmd = parseCli(argv);
@@ -96,6 +104,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         return inspect(cmd.file, cmd.json, cmd.configPath);
       case 'serve':
         return await serve(cmd.configPath, cmd.flags);
+      case 'dump':
+        return await dump(cmd);
+      case 'replay':
+        return await (await import('./cli/replay.js')).runReplay(cmd);
+      case 'top':
+        return await (await import('./cli/top.js')).runTop(cmd);
     }
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) return fail(err.message, 2);

@@ -1,6 +1,6 @@
 /**
  * pkt-ingest's public API: the server, the handler types for handler
- * authors, the wire codec and the producer client.
+ * authors, the wire codec, the producer client and the capture reader.
  */
 export { IngestServer, type IngestServerOptions, type ListeningAddresses } from './server.js';
 export type {
@@ -19,4 +19,6 @@ export { ExtensionType, Flags, MAGIC, VERSION } from './wire/constants.js';
 export { FRAME_ERROR_REASONS, type FrameErrorReason } from './wire/reasons.js';
 export { ErrorCodes, PktError, type ErrorCode } from './errors.js';
 export { inspectFile, type InspectReport } from './inspect/inspect-file.js';
+export { readCapture, CaptureReader, type ReadCaptureOptions } from './capture/read-capture.js';
+export { CaptureFrameError } from './capture/errors.js';
 export { Producer, ProducerError, type ProducerOptions, type ProducerEvents } from './producer/producer.js';

@@ -11,7 +11,7 @@ import { createHandlers } from './handlers/create-handlers.js';
 import { HandlerErrors } from './handlers/handler-errors.js';
 import type { PacketHandler } from './handlers/types.js';
 import { createHttpApp, type Readiness } from './http/app.js';
-import { RateTracker, topConnections, totalsOf, type StatusSnapshot } from './http/status.js';
+import { RateTracker, buildStatus, type StatusSnapshot } from './http/status.js';
 import { RateLimitedLog } from './log/rate-limited-log.js';
 import { reportStartup } from './log/startup-report.js';
 import { IngestStats } from './metrics/ingest-stats.js';
@@ -141,27 +141,8 @@ export class IngestServer {
   }
 
   status(): StatusSnapshot {
-    const now = Date.now();
-    const list = [...(this.tcp?.connections ?? [])].map((c) => ({
-      id: c.id,
-      remoteAddress: c.remoteAddress,
-      remotePort: c.remotePort,
-      ageSeconds: (now - c.openedAt) / 1000,
-      packets: c.packets,
-      bytes: c.bytes,
-      ringFill: c.reader.fill,
-      paused: c.paused,
-    }));
-    const shown = topConnections(list);
-    return {
-      uptimeSeconds: (now - this.startedAt) / 1000,
-      ready: this.readiness().ready,
-      totals: totalsOf(this.stats),
-      ratesPerSecond: this.rates.rates(),
-      connections: shown,
-      connectionsShown: shown.length,
-      connectionsTruncated: list.length > shown.length,
-    };
+    const { stats, rates, startedAt, handlers } = this;
+    return buildStatus({ stats, rates, startedAt, handlers, ready: this.readiness().ready, connections: this.tcp?.connections ?? [] });
   }
 
   /**

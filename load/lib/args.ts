@@ -31,7 +31,10 @@ Frames
 
 Replay
   --replay FILE         send FILE's bytes as they are (a capture file), once per
-                        connection, instead of generated frames
+                        connection, instead of generated frames: load from real
+                        traffic. To replay a capture faithfully (frame by frame,
+                        rotated files, --rate, per-source order), use
+                        \`pkt-ingest replay\` (npx pkt-ingest replay --help)
 
 Output
   --json                print the final report as one JSON object

@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
 import { configSchema, LOG_FORMATS, LOG_LEVELS } from '../config/schema.js';
+import * as tools from './tool-args.js';
 
 export interface ServeFlags {
   host?: string;
@@ -19,7 +20,8 @@ export type CliCommand =
   | { kind: 'help'; text: string }
   | { kind: 'version' }
   | { kind: 'serve'; configPath?: string; flags: ServeFlags }
-  | { kind: 'inspect'; file: string; json: boolean; configPath?: string };
+  | { kind: 'inspect'; file: string; json: boolean; configPath?: string }
+  | tools.ToolCommand;
 
 const { tcp, http, log } = configSchema.properties;
 const PORTS = '0..65535';
@@ -31,6 +33,7 @@ const VALUES: Record<string, string> = {
   'http-port': PORTS,
   'log-level': LOG_LEVELS.join(', '),
   'log-format': LOG_FORMATS.join(', '),
+  ...tools.TOOL_VALUES,
 };
 const SEE_HELP = 'see pkt-ingest --help';
 
@@ -90,6 +93,9 @@ export const GLOBAL_HELP = `pkt-ingest: TCP ingest server for PKT v1 binary fram
 Usage:
   pkt-ingest serve [--config FILE] [--host ADDR] [--port N] [--http-port N] [--log-level L] [--log-format F]
   pkt-ingest inspect FILE [--json] [--config FILE]
+  pkt-ingest dump FILE... [--json] [--payload hex|base64|utf8|none] [--source ID] [--dest ID] [--limit N] [--follow]
+  pkt-ingest replay FILE... --host H --port N [--rate PKTS_PER_S] [--connections N] [--acks]
+  pkt-ingest top [--url URL]
   pkt-ingest help [COMMAND]        same as pkt-ingest COMMAND --help
   pkt-ingest -h, --help            show this help
   pkt-ingest -v, --version         print the version
@@ -105,7 +111,8 @@ HTTP: /healthz, /readyz, /metrics, /status on http.host (default ${http.properti
 Wire format: docs/protocol.md.
 
 ${EXIT_STATUS}
-  (inspect: 0 all frames valid, 1 not, 2 usage error or missing FILE)
+  (inspect, dump: 0 all frames valid, 1 not, 2 usage error or missing FILE;
+   replay: 0 every frame sent, 1 not; see pkt-ingest COMMAND --help)
 `;
 
 const help = { type: 'boolean', short: 'h' } as const;
@@ -125,7 +132,11 @@ const GLOBAL_OPTIONS = { help, version: { type: 'boolean', short: 'v' } } as con
 const COMMANDS = {
   serve: { help: SERVE_HELP, options: SERVE_OPTIONS, run: parseServe },
   inspect: { help: INSPECT_HELP, options: INSPECT_OPTIONS, run: parseInspect },
+  dump: { help: tools.DUMP_HELP, options: tools.DUMP_OPTIONS, run: (args: readonly string[]) => parseTool('dump', args) },
+  replay: { help: tools.REPLAY_HELP, options: tools.REPLAY_OPTIONS, run: (args: readonly string[]) => parseTool('replay', args) },
+  top: { help: tools.TOP_HELP, options: tools.TOP_OPTIONS, run: (args: readonly string[]) => parseTool('top', args) },
 };
+const TOOLS = { dump: tools.dumpCommand, replay: tools.replayCommand, top: tools.topCommand };
 type CommandName = keyof typeof COMMANDS;
 const COMMAND_NAMES = Object.keys(COMMANDS).join(', ');
 
@@ -175,6 +186,12 @@ function parseInspect(args: readonly string[]): CliCommand {
   const file = nonEmpty(positionals[0], 'inspect FILE', 'a path to a capture file')!;
   const configPath = nonEmpty(values.config, '--config', VALUES.config);
   return { kind: 'inspect', file, json: values.json === true, ...(configPath !== undefined && { configPath }) };
+}
+
+function parseTool(name: keyof typeof TOOLS, args: readonly string[]): CliCommand {
+  const { values, positionals } = parse(args, COMMANDS[name].options, name);
+  if (values.help) return { kind: 'help', text: COMMANDS[name].help };
+  return TOOLS[name](values as Record<string, string | boolean | undefined>, positionals);
 }
 
 function parseGlobal(argv: readonly string[]): CliCommand {

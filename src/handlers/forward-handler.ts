@@ -44,6 +44,7 @@ export function createForwardHandler(config: ForwardOptions, context: HandlerCon
     },
     closeConnection: (conn) => runs.delete(conn),
     isHealthy: () => connection.connected,
+    status: () => ({ target: connection.target, connected: connection.connected, queuedBytes: connection.queuedBytes, queuedBatches: connection.queuedBatches }),
     close: () => connection.close(),
   };
 }

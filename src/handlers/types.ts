@@ -124,7 +124,7 @@ export interface PacketHandler {
   close?(timeoutMs?: number): void | Promise<void | HandlerCloseResult>;
   /** Readiness: false while the handler cannot take data (e.g. its disk is failing). */
   isHealthy?(): boolean;
-  /** A JSON-able snapshot for GET /status (e.g. a capture's path, bytes, last sync). */
+  /** Live state for `/status` and `pkt-ingest top` (small, JSON-serialisable), e.g. a capture's path or a forward target's queue. */
   status?(): Record<string, unknown>;
 }
 

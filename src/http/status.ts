@@ -1,9 +1,18 @@
 /**
- * The live `/status` view: totals, short-window rates and the busiest
- * connections. Computed on request; the hot path only bumps IngestStats.
+ * The live `/status` view (every field is documented in OPERATIONS.md):
+ * totals, windowed rates and a per-second history, frame errors by reason,
+ * backpressure, ring bytes, lag, per-handler state and the busiest
+ * connections. Computed on request from what the server hands in; the hot
+ * path only bumps IngestStats.
  */
-import { FRAME_ERROR_REASONS } from '../wire/reasons.js';
-import type { IngestStats } from '../metrics/ingest-stats.js';
+import type { PacketHandler } from '../handlers/types.js';
+import type { IngestStats, RejectReason } from '../metrics/ingest-stats.js';
+import type { FrameErrorReason } from '../wire/reasons.js';
+import type { RateHistory, RateTracker, WindowRates } from './rate-tracker.js';
+import { totalsOf, type StatusTotals } from './status-totals.js';
+
+export { RateTracker, type RateHistory, type WindowRates } from './rate-tracker.js';
+export { frameErrorTotal, totalsOf, type StatusTotals } from './status-totals.js';
 
 export interface ConnectionStatus {
   id: number | string;
@@ -17,45 +26,56 @@ export interface ConnectionStatus {
   paused: boolean;
 }
 
-export interface StatusTotals {
-  packets: number;
-  bytes: number;
-  frameErrors: number;
-  connectionsTotal: number;
-  connectionsActive: number;
-}
-
-export interface StatusRates {
-  packets: number;
-  bytes: number;
-  frameErrors: number;
+export interface HandlerStatus {
+  name: string;
+  /** pkt_ingest_handler_errors_total for this handler. */
+  errors: number;
+  /** isHealthy(), or true for handlers without one. */
+  healthy: boolean;
+  /** The handler's own status() (forward: target, connected, queued), or null. */
+  state: Record<string, unknown> | null;
 }
 
 export interface StatusSnapshot {
   uptimeSeconds: number;
   ready: boolean;
   totals: StatusTotals;
-  ratesPerSecond: StatusRates;
+  rates: WindowRates;
+  history: RateHistory;
+  frameErrors: Record<FrameErrorReason, number>;
+  connectionsRejected: Record<RejectReason, number>;
+  /** Bytes held in connection rings and oversize frame buffers now. */
+  ringBytes: number;
+  /** Receive time minus packet timestamp (sampled per read); null until observed. */
+  lag: { lastSeconds: number | null; maxSeconds: number | null; windowSeconds: number };
+  /** Commit latency (ack mode); null until acknowledgements exist. */
+  commit: { p50Seconds: number; p99Seconds: number; maxSeconds: number } | null;
+  /** ACK figures; null until acknowledgements exist. */
+  acks: { sent: number; connectionsAckMode: number } | null;
+  handlers: HandlerStatus[];
   connections: ConnectionStatus[];
   connectionsShown: number;
   /** True when more connections are open than `connections` lists. */
   connectionsTruncated: boolean;
 }
 
-export function frameErrorTotal(stats: IngestStats): number {
-  let n = 0;
-  for (const reason of FRAME_ERROR_REASONS) n += stats.frameErrors[reason];
-  return n;
-}
-
-export function totalsOf(stats: IngestStats): StatusTotals {
-  return {
-    packets: stats.packets,
-    bytes: stats.bytes,
-    frameErrors: frameErrorTotal(stats),
-    connectionsTotal: stats.connectionsTotal,
-    connectionsActive: stats.connectionsActive,
-  };
+/** What the server hands to buildStatus. */
+export interface StatusSource {
+  startedAt: number;
+  ready: boolean;
+  stats: IngestStats;
+  rates: RateTracker;
+  connections: Iterable<{
+    id: number | string;
+    remoteAddress: string;
+    remotePort: number;
+    openedAt: number;
+    packets: number;
+    bytes: number;
+    paused: boolean;
+    reader: { fill: number };
+  }>;
+  handlers: ReadonlyArray<{ name: string; handler: PacketHandler }>;
 }
 
 /** The `cap` connections with the most bytes, busiest first; `list` is not modified. */
@@ -63,46 +83,47 @@ export function topConnections(list: readonly ConnectionStatus[], cap = 100): Co
   return [...list].sort((a, b) => b.bytes - a.bytes).slice(0, Math.max(0, cap));
 }
 
-/** Fields per ring slot: time (ms), packets, bytes, frame errors. */
-const SLOT = 4;
-
-/**
- * Per-second rates over the last `windowSeconds`, from totals sampled about
- * once a second into a fixed ring of numbers: `sample()` never allocates.
- * Rates use the real time between the oldest and newest sample, so late or
- * missed ticks do not skew them.
- */
-export class RateTracker {
-  private readonly ring: Float64Array;
-  private readonly slots: number;
-  private next = 0;
-  private count = 0;
-
-  constructor(windowSeconds = 10) {
-    // n intervals need n + 1 samples.
-    this.slots = Math.max(2, Math.ceil(windowSeconds) + 1);
-    this.ring = new Float64Array(this.slots * SLOT);
+export function buildStatus(src: StatusSource, now = Date.now(), monotonic = performance.now()): StatusSnapshot {
+  const { stats, rates } = src;
+  rates.catchUp(monotonic, stats);
+  const list: ConnectionStatus[] = [];
+  for (const c of src.connections) {
+    list.push({
+      id: c.id,
+      remoteAddress: c.remoteAddress,
+      remotePort: c.remotePort,
+      ageSeconds: (now - c.openedAt) / 1000,
+      packets: c.packets,
+      bytes: c.bytes,
+      ringFill: c.reader.fill,
+      paused: c.paused,
+    });
   }
-
-  /** `now` in milliseconds from any monotonic clock (performance.now(), Date.now()). */
-  sample(now: number, stats: IngestStats): void {
-    const o = this.next * SLOT;
-    this.ring[o] = now;
-    this.ring[o + 1] = stats.packets;
-    this.ring[o + 2] = stats.bytes;
-    this.ring[o + 3] = frameErrorTotal(stats);
-    this.next = (this.next + 1) % this.slots;
-    if (this.count < this.slots) this.count++;
-  }
-
-  /** Zeros until two samples exist. A total that went down (reset) counts as 0. */
-  rates(): StatusRates {
-    if (this.count < 2) return { packets: 0, bytes: 0, frameErrors: 0 };
-    const newest = ((this.next - 1 + this.slots) % this.slots) * SLOT;
-    const oldest = ((this.next - this.count + this.slots) % this.slots) * SLOT;
-    const seconds = (this.ring[newest] - this.ring[oldest]) / 1000;
-    if (!(seconds > 0)) return { packets: 0, bytes: 0, frameErrors: 0 };
-    const rate = (i: number): number => Math.max(0, this.ring[newest + i] - this.ring[oldest + i]) / seconds;
-    return { packets: rate(1), bytes: rate(2), frameErrors: rate(3) };
-  }
+  const shown = topConnections(list);
+  return {
+    uptimeSeconds: (now - src.startedAt) / 1000,
+    ready: src.ready,
+    totals: totalsOf(stats),
+    rates: rates.rates(monotonic, stats),
+    history: rates.history(),
+    frameErrors: { ...stats.frameErrors },
+    connectionsRejected: { ...stats.connectionsRejected },
+    ringBytes: stats.ringBytes,
+    lag: {
+      lastSeconds: stats.lagLastSeconds >= 0 ? stats.lagLastSeconds : null,
+      maxSeconds: rates.lagMax(monotonic, stats.lagMaxSeconds),
+      windowSeconds: rates.windowSeconds,
+    },
+    commit: null,
+    acks: null,
+    handlers: src.handlers.map(({ name, handler }) => ({
+      name,
+      errors: stats.handlerErrors.get(name) ?? 0,
+      healthy: handler.isHealthy?.() ?? true,
+      state: handler.status?.() ?? null,
+    })),
+    connections: shown,
+    connectionsShown: shown.length,
+    connectionsTruncated: list.length > shown.length,
+  };
 }

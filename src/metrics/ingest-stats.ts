@@ -28,6 +28,9 @@ export class IngestStats {
   /** Frames whose partial prefix was moved to keep them contiguous, and the bytes moved. */
   ringMoves = 0;
   ringMovedBytes = 0;
+  /** Lag of the last sampled packet, and the largest since /status's tracker last sampled (-1: none). */
+  lagLastSeconds = -1;
+  lagMaxSeconds = -1;
 
   constructor(handlerNames: readonly string[] = []) {
     const errors = {} as Record<FrameErrorReason, number>;

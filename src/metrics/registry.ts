@@ -134,7 +134,10 @@ export function createMetrics(stats: IngestStats, opts: { handlerNames: readonly
   return {
     registry,
     observeLag(seconds: number): void {
-      if (seconds >= 0 && Number.isFinite(seconds)) lag.observe(seconds);
+      if (!(seconds >= 0 && Number.isFinite(seconds))) return;
+      lag.observe(seconds);
+      stats.lagLastSeconds = seconds; // for /status, which cannot read the histogram synchronously
+      if (seconds > stats.lagMaxSeconds) stats.lagMaxSeconds = seconds;
     },
     metricsText: () => registry.metrics(),
     contentType: registry.contentType,

@@ -137,8 +137,8 @@ describe('parseCli inspect', () => {
 
 describe('parseCli commands', () => {
   it.each([
-    [['start'], 'unknown command "start" (allowed: serve, inspect, help)'],
-    [['Serve'], 'unknown command "Serve" (allowed: serve, inspect, help)'],
+    [['start'], 'unknown command "start" (allowed: serve, inspect, dump, replay, top, help)'],
+    [['Serve'], 'unknown command "Serve" (allowed: serve, inspect, dump, replay, top, help)'],
     [['help', 'start'], 'help: unknown command "start" (allowed: serve, inspect)'],
     [['--port', '1'], '--port: unknown flag for pkt-ingest without a command (allowed: -h, --help, -v, --version); it goes after a command'],
     [['--config', 'c.json', 'serve'], '--config: unknown flag for pkt-ingest without a command (allowed: -h, --help, -v, --version); it goes after a command'],
@@ -148,6 +148,6 @@ describe('parseCli commands', () => {
   });
 
   it('does not take a prototype key for a command', () => {
-    expect(usageError(['toString'])).toBe('unknown command "toString" (allowed: serve, inspect, help)');
+    expect(usageError(['toString'])).toBe('unknown command "toString" (allowed: serve, inspect, dump, replay, top, help)');
   });
 });

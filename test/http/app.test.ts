@@ -9,8 +9,26 @@ import { IngestStats } from '../../src/metrics/ingest-stats.js';
 const SNAPSHOT: StatusSnapshot = {
   uptimeSeconds: 12.5,
   ready: true,
-  totals: { packets: 10, bytes: 640, frameErrors: 1, connectionsTotal: 2, connectionsActive: 1 },
-  ratesPerSecond: { packets: 1, bytes: 64, frameErrors: 0 },
+  totals: { packets: 10, bytes: 640, frameErrors: 1, connectionsTotal: 2, connectionsActive: 1, backpressurePauses: 0, handlerErrors: 0 },
+  rates: { windowSeconds: 10, packetsPerSecond: 1, bytesPerSecond: 64, frameErrorsPerSecond: 0 },
+  history: { intervalSeconds: 1, packetsPerSecond: [1, 1], bytesPerSecond: [64, 64] },
+  frameErrors: {
+    bad_magic: 1,
+    unsupported_version: 0,
+    bad_header_len: 0,
+    frame_too_large: 0,
+    unterminated_string: 0,
+    invalid_utf8: 0,
+    bad_extension: 0,
+    crc_mismatch: 0,
+    truncated: 0,
+  },
+  connectionsRejected: { max_connections: 0, draining: 0, per_address_limit: 0 },
+  ringBytes: 0,
+  lag: { lastSeconds: 0.001, maxSeconds: 0.002, windowSeconds: 10 },
+  commit: null,
+  acks: null,
+  handlers: [{ name: 'capture', errors: 0, healthy: true, state: null }],
   connections: [
     { id: 1, remoteAddress: '127.0.0.1', remotePort: 50000, ageSeconds: 3, packets: 10, bytes: 640, ringFill: 0.25, paused: false },
   ],
@@ -79,7 +97,23 @@ describe('createHttpApp', () => {
     const body = res.json() as StatusSnapshot;
     expect(body).toEqual(SNAPSHOT);
     expect(Object.keys(body).sort()).toEqual(
-      ['connections', 'connectionsShown', 'connectionsTruncated', 'ready', 'ratesPerSecond', 'totals', 'uptimeSeconds'].sort(),
+      [
+        'acks',
+        'commit',
+        'connections',
+        'connectionsRejected',
+        'connectionsShown',
+        'connectionsTruncated',
+        'frameErrors',
+        'handlers',
+        'history',
+        'lag',
+        'rates',
+        'ready',
+        'ringBytes',
+        'totals',
+        'uptimeSeconds',
+      ].sort(),
     );
   });
 

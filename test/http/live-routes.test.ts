@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Producer } from '../../src/producer/producer.js';
 import type { StatusSnapshot } from '../../src/http/status.js';
 import { encodedLength, encodeFrame, type FrameInput } from '../../src/wire/encode.js';
+import type { FrameErrorReason } from '../../src/wire/reasons.js';
 import { BAD_LIMITS, badCases } from '../helpers/bad-frames.js';
 import { connect, httpGet, sendAndClose, startServer, type LiveServer } from '../helpers/live-server.js';
 
@@ -191,7 +192,10 @@ describe('live HTTP routes', () => {
       const status = JSON.parse(res.body) as StatusSnapshot;
       expect(status.ready).toBe(true);
       expect(status.uptimeSeconds).toBeGreaterThanOrEqual(0);
-      expect(status.totals).toEqual({ packets: 50, bytes: wireBytes, frameErrors: 0, connectionsTotal: 1, connectionsActive: 1 });
+      expect(status.totals).toMatchObject({ packets: 50, bytes: wireBytes, frameErrors: 0, connectionsTotal: 1, connectionsActive: 1 });
+      expect(status.rates.windowSeconds).toBe(10);
+      expect(status.frameErrors.bad_magic).toBe(0);
+      expect(status.lag.lastSeconds).not.toBeNull();
       expect(status.connections).toHaveLength(1);
       expect(status.connectionsShown).toBe(1);
       expect(status.connectionsTruncated).toBe(false);
@@ -241,6 +245,7 @@ describe('live HTTP routes', () => {
     await scrapeUntil(live.httpPort, (s) => value(s, 'pkt_ingest_ring_bytes') === 0, 'the rings to be released', 2000);
     const status = JSON.parse((await httpGet(live.httpPort, '/status')).body) as StatusSnapshot;
     expect(status.totals.frameErrors).toBe(WIRE_REASONS.length);
+    for (const reason of WIRE_REASONS) expect(status.frameErrors[reason as FrameErrorReason]).toBe(1);
     expect(status.connections).toEqual([]);
   });
 

@@ -1,0 +1,15 @@
+/** Child of the reader bench: reads FILE with readCapture, prints {frames, beforeBytes, growthBytes} (peak RSS minus before). */
+import { readCapture } from '../../src/capture/read-capture.js';
+
+const file = process.argv[2];
+(globalThis as { gc?: () => void }).gc?.();
+const before = process.memoryUsage().rss;
+let peak = before;
+let frames = 0;
+for (const p of readCapture(file)) {
+  frames++;
+  if ((frames & 0xffff) === 0) peak = Math.max(peak, process.memoryUsage().rss);
+  if (p.payloadLength < 0) throw new Error('unreachable');
+}
+peak = Math.max(peak, process.memoryUsage().rss);
+process.stdout.write(JSON.stringify({ frames, beforeBytes: before, growthBytes: peak - before }));
