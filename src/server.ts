@@ -3,6 +3,7 @@
  * It wires the pieces (TCP ingest, handlers, metrics, HTTP) and owns the
  * lifecycle; the data path itself lives in socket/, frame/ and ring/.
  */
+import type tls from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -14,6 +15,7 @@ import { RateTracker, topConnections, totalsOf, type StatusSnapshot } from './ht
 import { IngestStats } from './metrics/ingest-stats.js';
 import { createMetrics, type IngestMetrics } from './metrics/registry.js';
 import { TcpIngest } from './socket/tcp-ingest.js';
+import { ReloadableTlsContext } from './socket/tls-context.js';
 
 export interface IngestServerOptions {
   config: Config;
@@ -38,6 +40,8 @@ export class IngestServer {
   stats: IngestStats = new IngestStats();
   metrics: IngestMetrics | null = null;
   tcp: TcpIngest | null = null;
+  /** http.tls, re-read by reload() on SIGHUP; null for plain HTTP. */
+  httpTls: ReloadableTlsContext | null = null;
   private http: FastifyInstance | null = null;
   private handlers: Array<{ name: string; handler: PacketHandler }> = [];
   private phase: Phase = 'new';
@@ -74,11 +78,14 @@ export class IngestServer {
         this.handlers,
         metrics.observeLag,
       );
+      // Files read now: a bad one is a StartupError naming http.tls.<key>, the path and the fix.
+      this.httpTls = config.http.tls === null ? null : new ReloadableTlsContext(config.http.tls, 'http.tls');
       this.http = createHttpApp({
         logger: log,
         metrics,
         readiness: () => this.readiness(),
         status: () => this.status(),
+        https: this.httpTls?.serverOptions(),
       });
       const tcpPort = await listenOrExplain('tcp', config.tcp.host, config.tcp.port, '--port / tcp.port', () =>
         (this.tcp as TcpIngest).listen(),
@@ -86,6 +93,8 @@ export class IngestServer {
       const httpPort = await listenOrExplain('http', config.http.host, config.http.port, '--http-port / http.port', async () => {
         const app = this.http as FastifyInstance;
         await app.listen({ host: config.http.host, port: config.http.port });
+        // With http.tls Fastify's server is an https.Server, a tls.Server.
+        this.httpTls?.attach(app.server as unknown as tls.Server);
         const addr = app.server.address();
         return typeof addr === 'object' && addr !== null ? addr.port : config.http.port;
       });
