@@ -65,6 +65,7 @@ export class IngestServer {
     this.phase = 'starting';
     const { config, log } = this;
     try {
+      refuseUnwiredTcpSecurity(config);
       // Stats first: handlers may report errors while they start.
       this.stats = new IngestStats(this.givenHandlers?.map((h) => h.name) ?? config.handlers.map((h) => h.name));
       this.handlers = this.givenHandlers ?? (await createHandlers(config.handlers, log, (name, err) => this.reportHandlerError(name, err)));
@@ -220,6 +221,17 @@ export class IngestServer {
     await this.http?.close().catch(() => {});
     for (const { handler } of this.handlers) await Promise.resolve(handler.close?.()).catch(() => {});
   }
+}
+
+/**
+ * tcp.tls, tcp.allow and tcp.proxyProtocol validate but are not yet applied
+ * by the accept path (issue 14, phase 2): refuse them rather than run with
+ * less protection than the config asks for. Phase 2 deletes this.
+ */
+function refuseUnwiredTcpSecurity(config: Config): void {
+  const { tls, allow, proxyProtocol } = config.tcp;
+  const key = tls !== null ? 'tcp.tls' : allow.length > 0 ? 'tcp.allow' : proxyProtocol !== 'off' ? 'tcp.proxyProtocol' : null;
+  if (key !== null) throw new StartupError(`${key}: not supported by this build yet; fix: remove ${key} from the config (use a TLS-terminating proxy or a firewall meanwhile)`);
 }
 
 async function listenOrExplain<T>(side: string, host: string, port: number, setting: string, listen: () => Promise<T>): Promise<T> {
