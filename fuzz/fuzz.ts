@@ -1,7 +1,8 @@
 /**
- * `npm run fuzz -- --seconds N [--seed S] [--json]`: seeded, reproducible
- * fuzzing of the frame decoder and reader, in-process and through a live
- * server (see fuzz/lib/loop.ts). Exit 0: no findings; 1: findings (each
+ * `npm run fuzz -- --seconds N [--seed S] [--target frames|proxy] [--json]`:
+ * seeded, reproducible fuzzing of the frame decoder and reader, in-process
+ * and through a live server (see fuzz/lib/loop.ts), or of the PROXY
+ * protocol parser (fuzz/lib/proxy-fuzz.ts). Exit 0: no findings; 1: findings (each
  * with the seed and the minimal input written to os.tmpdir()); 2: usage.
  */
 import crypto from 'node:crypto';
@@ -10,6 +11,7 @@ import { FRAME_ERROR_REASONS } from '../src/wire/reasons.js';
 import { LiveTarget, type LiveSettings } from './lib/live-driver.js';
 import { LOOP_DEFAULTS, type FuzzFinding } from './lib/loop.js';
 import { runReaderCase } from './lib/reader-driver.js';
+import { runProxyFuzz } from './lib/proxy-fuzz.js';
 import { runFuzz, type FuzzReport } from './lib/run-fuzz.js';
 import { loadCase } from './lib/shrink.js';
 import { startProgress } from '../src/cli/progress.js';
@@ -20,6 +22,10 @@ Feeds seeded, mutated PKT streams through the FrameReader (random rings,
 policies, cuts and handler holds) and every N-th through a live server on
 loopback, and checks them against a reference decoder (fuzz/lib/model.ts).
 
+  --target T         frames (the default, above) or proxy: generated and
+                     mutated PROXY protocol v1/v2 headers through the
+                     incremental parser, checked read by read against a
+                     reference judge (fuzz/lib/proxy-model.ts)
   --seconds N        how long to run (default 60)
   --seed S           run seed, 0..4294967295 (default: random, printed)
   --live-every N     every N-th input also goes through a live server; 0: never (default ${LOOP_DEFAULTS.liveEvery})
@@ -94,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
       strict: true,
       options: {
         seconds: { type: 'string' },
+        target: { type: 'string' },
         seed: { type: 'string' },
         'live-every': { type: 'string' },
         'max-findings': { type: 'string' },
@@ -114,6 +121,16 @@ async function main(argv: string[]): Promise<number> {
   const seed = integer('seed', values.seed, 0, 0xffffffff) ?? crypto.randomBytes(4).readUInt32LE(0);
   const json = values.json ?? false;
   const say = (line: string): boolean => (json ? process.stderr : process.stdout).write(`${line}\n`);
+  const target = values.target ?? 'frames';
+  if (target !== 'frames' && target !== 'proxy') usage(`--target must be frames or proxy, got '${target}'`);
+  if (target === 'proxy') {
+    say(`fuzz: proxy target, seed ${seed}, ${seconds} s (reproduce: npm run fuzz -- --target proxy --seconds ${seconds} --seed ${seed})`);
+    const report = runProxyFuzz({ seed, seconds, maxFindings: integer('max-findings', values['max-findings'], 1, 1000) });
+    for (const f of report.findings) say(`FINDING at input ${f.index} of seed ${seed}: ${f.message}\n  input: ${f.file}`);
+    if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else say(`inputs ${report.inputs} in ${report.seconds.toFixed(1)} s; outcomes ${JSON.stringify(report.outcomes)}; findings ${report.findings.length}`);
+    return report.findings.length === 0 ? 0 : 1;
+  }
   say(`fuzz: seed ${seed}, ${seconds} s (reproduce: npm run fuzz -- --seconds ${seconds} --seed ${seed})`);
   const started = performance.now();
   let findings = 0;

@@ -3,6 +3,7 @@
  * It wires the pieces (TCP ingest, handlers, metrics, HTTP) and owns the
  * lifecycle; the data path itself lives in socket/, frame/ and ring/.
  */
+import type tls from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -17,6 +18,7 @@ import { reportStartup } from './log/startup-report.js';
 import { IngestStats } from './metrics/ingest-stats.js';
 import { createMetrics, type IngestMetrics } from './metrics/registry.js';
 import { TcpIngest } from './socket/tcp-ingest.js';
+import { ReloadableTlsContext } from './socket/tls-context.js';
 
 export interface IngestServerOptions {
   config: Config;
@@ -43,6 +45,8 @@ export class IngestServer {
   private handlerErrors = new HandlerErrors(this.stats, new RateLimitedLog());
   metrics: IngestMetrics | null = null;
   tcp: TcpIngest | null = null;
+  /** http.tls, re-read by reload() on SIGHUP; null for plain HTTP. */
+  httpTls: ReloadableTlsContext | null = null;
   private http: FastifyInstance | null = null;
   private handlers: Array<{ name: string; handler: PacketHandler }> = [];
   private phase: Phase = 'new';
@@ -66,6 +70,7 @@ export class IngestServer {
     this.phase = 'starting';
     const { config, log } = this;
     try {
+      refuseUnwiredTcpSecurity(config);
       // Stats first: handlers may report errors while they start.
       this.stats = new IngestStats(this.givenHandlers?.map((h) => h.name) ?? config.handlers.map((h) => h.name));
       this.handlerErrors = new HandlerErrors(this.stats, new RateLimitedLog());
@@ -81,11 +86,14 @@ export class IngestServer {
         metrics.observeLag,
         this.handlerErrors,
       );
+      // Files read now: a bad one is a StartupError naming http.tls.<key>, the path and the fix.
+      this.httpTls = config.http.tls === null ? null : new ReloadableTlsContext(config.http.tls, 'http.tls');
       this.http = createHttpApp({
         logger: log,
         metrics,
         readiness: () => this.readiness(),
         status: () => this.status(),
+        https: this.httpTls?.serverOptions(),
       });
       const tcpPort = await listenOrExplain('tcp', config.tcp.host, config.tcp.port, '--port / tcp.port', () =>
         (this.tcp as TcpIngest).listen(),
@@ -95,6 +103,8 @@ export class IngestServer {
         // Fastify's own line ("Server listening at <an interface address>") said nothing of the bind address.
         const listenTextResolver = (address: string) => `http reachable at ${address} (http.host ${config.http.host})`;
         await app.listen({ host: config.http.host, port: config.http.port, listenTextResolver });
+        // With http.tls Fastify's server is an https.Server, a tls.Server.
+        this.httpTls?.attach(app.server as unknown as tls.Server);
         const addr = app.server.address();
         return typeof addr === 'object' && addr !== null ? addr.port : config.http.port;
       });
@@ -199,6 +209,17 @@ export class IngestServer {
     await this.http?.close().catch(() => {});
     for (const { handler } of this.handlers) await Promise.resolve(handler.close?.()).catch(() => {});
   }
+}
+
+/**
+ * tcp.tls, tcp.allow and tcp.proxyProtocol validate but are not yet applied
+ * by the accept path (issue 14, phase 2): refuse them rather than run with
+ * less protection than the config asks for. Phase 2 deletes this.
+ */
+function refuseUnwiredTcpSecurity(config: Config): void {
+  const { tls, allow, proxyProtocol } = config.tcp;
+  const key = tls !== null ? 'tcp.tls' : allow.length > 0 ? 'tcp.allow' : proxyProtocol !== 'off' ? 'tcp.proxyProtocol' : null;
+  if (key !== null) throw new StartupError(`${key}: not supported by this build yet; fix: remove ${key} from the config (use a TLS-terminating proxy or a firewall meanwhile)`);
 }
 
 async function listenOrExplain<T>(side: string, host: string, port: number, setting: string, listen: () => Promise<T>): Promise<T> {

@@ -79,7 +79,7 @@ export class LiveTarget {
     const config: Config = {
       ...base,
       tcp: { ...base.tcp, host: '127.0.0.1', port: 0, ringBytes: settings.ringBytes, idleTimeoutMs: 0 },
-      http: { host: '127.0.0.1', port: 0 },
+      http: { ...base.http, host: '127.0.0.1', port: 0 },
       limits: settings.limits,
       ...settings.policy,
       handlers: [],

@@ -1,5 +1,7 @@
 /** Command line of the load generator: flags -> LoadOptions, or a UsageError naming the flag. */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { ClientTlsOptions } from '../../src/producer/connect.js';
 import { UsageError } from '../../src/errors.js';
 import { MAX_HEADER_LEN, MIN_HEADER_LEN } from '../../src/wire/constants.js';
 import { DEFAULT_DURATION_S, LOAD_DEFAULTS, type LoadOptions } from './run-load.js';
@@ -13,6 +15,16 @@ Target
   --host ADDR           server address (default ${LOAD_DEFAULTS.host})
   --port N              server TCP port (default ${LOAD_DEFAULTS.port})
   --connections N       parallel connections (default ${LOAD_DEFAULTS.connections})
+
+TLS (a server with tcp.tls)
+  --tls                 connect over TLS; the server certificate is verified
+  --ca FILE             PEM CA that signs the server certificate (default: the
+                        system's roots)
+  --cert FILE           PEM client certificate (tcp.tls.clientAuth request or
+  --key FILE            require), with its unencrypted key
+  --servername NAME     name to check the server certificate against (default:
+                        --host; give it when --host is an IP address the
+                        certificate does not name)
 
 How much
   --packets N           total frames over all connections
@@ -64,9 +76,36 @@ const OPTIONS = {
   seed: { type: 'string' },
   replay: { type: 'string' },
   'corrupt-every': { type: 'string' },
+  tls: { type: 'boolean' },
+  ca: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  servername: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+function pemFile(flag: string, path: string | undefined): Buffer | undefined {
+  if (path === undefined) return undefined;
+  if (path.length === 0) throw new UsageError(`--${flag} needs a file name`);
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read --${flag} file '${path}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+/** --tls and its files, read now so that a missing file is a usage error before any connection. */
+function tlsOptions(v: { tls?: boolean; ca?: string; cert?: string; key?: string; servername?: string }): ClientTlsOptions | undefined {
+  const given = (['ca', 'cert', 'key', 'servername'] as const).find((flag) => v[flag] !== undefined);
+  if (!v.tls) {
+    if (given !== undefined) throw new UsageError(`--${given} needs --tls`);
+    return undefined;
+  }
+  if ((v.cert === undefined) !== (v.key === undefined)) throw new UsageError(`--cert and --key go together`);
+  if (v.servername !== undefined && v.servername.length === 0) throw new UsageError(`--servername must not be empty`);
+  return { ca: pemFile('ca', v.ca), cert: pemFile('cert', v.cert), key: pemFile('key', v.key), servername: v.servername };
+}
 
 function integer(flag: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
@@ -149,6 +188,7 @@ export function parseLoadArgs(argv: string[]): ParsedArgs {
     seed: seed ?? LOAD_DEFAULTS.seed,
     corruptEvery: corruptEvery ?? LOAD_DEFAULTS.corruptEvery,
     replay: v.replay,
+    tls: tlsOptions(v),
   };
   return { help: false, json: v.json ?? false, options };
 }

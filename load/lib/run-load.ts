@@ -16,6 +16,7 @@ import { generateFramePool, type FramePool } from './frame-pool.js';
 import { Pacer } from './pacer.js';
 import { PoolCursor } from './pool-cursor.js';
 import { makeReport, type LoadProgress, type LoadReport } from './report.js';
+import type { ClientTlsOptions } from '../../src/producer/connect.js';
 import { connectTo, finish, waitDrain, whenClosed } from './socket-io.js';
 
 export interface LoadOptions {
@@ -36,6 +37,8 @@ export interface LoadOptions {
   corruptEvery: number;
   /** Send this file's bytes as they are, once per connection, instead of generated frames. */
   replay?: string;
+  /** Connect over TLS (the server's tcp.tls). */
+  tls?: ClientTlsOptions;
   /** Called every progressIntervalMs with running totals. */
   onProgress?: (progress: LoadProgress) => void;
   progressIntervalMs?: number;
@@ -112,7 +115,7 @@ export async function runLoad(input: Partial<LoadOptions>): Promise<LoadReport> 
         })
       : null;
 
-  const sockets = await connectAll(host, port, connections);
+  const sockets = await connectAll(host, port, connections, options.tls);
   const totals: Totals = { packets: 0, bytes: 0, errors: 0, seconds: 0, corrupted: 0, firstError: null };
   const start = performance.now();
   const progress = startProgress(options, totals, start);
@@ -145,8 +148,8 @@ export async function runLoad(input: Partial<LoadOptions>): Promise<LoadReport> 
   return makeReport({ ...totals, connections });
 }
 
-async function connectAll(host: string, port: number, count: number): Promise<net.Socket[]> {
-  const attempts = Array.from({ length: count }, () => connectTo(host, port, CONNECT_TIMEOUT_MS));
+async function connectAll(host: string, port: number, count: number, tls: ClientTlsOptions | undefined): Promise<net.Socket[]> {
+  const attempts = Array.from({ length: count }, () => connectTo(host, port, CONNECT_TIMEOUT_MS, tls));
   const results = await Promise.allSettled(attempts);
   const failed = results.find((r) => r.status === 'rejected');
   if (failed === undefined) return results.map((r) => (r as PromiseFulfilledResult<net.Socket>).value);

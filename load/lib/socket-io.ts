@@ -1,14 +1,15 @@
 /** The few socket operations the load generator awaits, each failing with a plain message. */
-import net from 'node:net';
+import type net from 'node:net';
+import { connectSocket, readyEvent, type ClientTlsOptions } from '../../src/producer/connect.js';
 
 export class LoadConnectionError extends Error {
   override readonly name = 'LoadConnectionError';
 }
 
-/** Connects with Nagle off; rejects after `timeoutMs` or on the first error. */
-export function connectTo(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+/** Connects with Nagle off (over TLS with `tls`: once the handshake is done); rejects after `timeoutMs` or on the first error. */
+export function connectTo(host: string, port: number, timeoutMs: number, tls?: ClientTlsOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, noDelay: true });
+    const socket = connectSocket(host, port, tls);
     const timer = setTimeout(() => fail(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
     function fail(err: Error): void {
       clearTimeout(timer);
@@ -16,7 +17,7 @@ export function connectTo(host: string, port: number, timeoutMs: number): Promis
       reject(new LoadConnectionError(`cannot connect to ${host}:${port}: ${err.message}`, { cause: err }));
     }
     socket.once('error', fail);
-    socket.once('connect', () => {
+    socket.once(readyEvent(tls), () => {
       clearTimeout(timer);
       socket.off('error', fail);
       // Later errors surface through waitDrain/finish (socket.errored); without a listener they would crash us.

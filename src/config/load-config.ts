@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigError } from '../errors.js';
+import { CIDR_HELP, parseCidr } from '../socket/allowlist.js';
 import { configSchema, type Config } from './schema.js';
 
 export interface ConfigFlags {
@@ -64,6 +65,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     }
   }
   checkHandlers(raw as Config);
+  checkTcpSecurity(raw as Config);
   return deepFreeze(raw as Config);
 }
 
@@ -129,6 +131,19 @@ function checkHandlers(config: Config): void {
       );
     }
   });
+}
+
+/** What ajv cannot say: CIDR syntax, and a CA to verify client certificates against. */
+function checkTcpSecurity(config: Config): void {
+  config.tcp.allow.forEach((entry, i) => {
+    if (parseCidr(entry) === null) throw new ConfigError(`config tcp.allow[${i}]: ${show(entry)} is not a CIDR block (allowed: ${CIDR_HELP})`);
+  });
+  const tls = config.tcp.tls;
+  if (tls !== null && tls.clientAuth !== 'none' && tls.caFile === undefined) {
+    throw new ConfigError(
+      `config tcp.tls.caFile: missing while tcp.tls.clientAuth is ${show(tls.clientAuth)} (required: the PEM file of the CA that signs client certificates, or set clientAuth to "none")`,
+    );
+  }
 }
 
 /** One ajv error as one line: `<label> <path>: <value> <problem> (allowed: ...)`. */

@@ -16,6 +16,13 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 export const HANDLER_TYPES = ['capture', 'log', 'forward', 'module'] as const;
 export type HandlerType = (typeof HANDLER_TYPES)[number];
 
+export const TLS_CLIENT_AUTH = ['none', 'request', 'require'] as const;
+export type TlsClientAuth = (typeof TLS_CLIENT_AUTH)[number];
+export const TLS_MIN_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+export type TlsMinVersion = (typeof TLS_MIN_VERSIONS)[number];
+export const PROXY_PROTOCOL_MODES = ['off', 'v1', 'v2', 'any'] as const;
+export type ProxyProtocolMode = (typeof PROXY_PROTOCOL_MODES)[number];
+
 const MiB = 1024 * 1024;
 /** Largest limits.maxPayloadBytes accepted. */
 export const MAX_PAYLOAD_BYTES_LIMIT = 1024 * MiB;
@@ -36,6 +43,11 @@ const oneOf = <T extends readonly string[]>(values: T, def: T[number]) => ({ enu
 /** A closed object whose missing members take their defaults. */
 function section<P extends Record<string, object>>(properties: P) {
   return { type: 'object', additionalProperties: false, default: {}, properties };
+}
+
+/** `null` (the default: feature off) or a closed object with its required keys. */
+function optionalObject<P extends Record<string, object>>(properties: P, required: string[]) {
+  return { type: 'object', nullable: true, default: null, additionalProperties: false, required, properties };
 }
 
 /** One handler variant; `name` defaults to the type, so metrics always have a label. */
@@ -63,8 +75,22 @@ export const configSchema = {
       maxConnectionsPerAddress: count(1, 1000),
       idleTimeoutMs: ms(0, 60000),
       ringBytes: int(4096, 64 * MiB, 262144),
+      tls: optionalObject({
+        certFile: str(),
+        keyFile: str(),
+        caFile: str(),
+        clientAuth: oneOf(TLS_CLIENT_AUTH, 'none'),
+        minVersion: oneOf(TLS_MIN_VERSIONS, 'TLSv1.2'),
+      }, ['certFile', 'keyFile']),
+      // CIDR syntax is checked by load-config (ajv's formats do not cover CIDR).
+      allow: { type: 'array', default: [], items: str() },
+      proxyProtocol: oneOf(PROXY_PROTOCOL_MODES, 'off'),
     }),
-    http: section({ host: str('0.0.0.0'), port: port(7401) }),
+    http: section({
+      host: str('0.0.0.0'),
+      port: port(7401),
+      tls: optionalObject({ certFile: str(), keyFile: str() }, ['certFile', 'keyFile']),
+    }),
     limits: section({
       // The format allows 4 GiB, but a frame is held whole in memory: 1 GiB is the sane ceiling.
       maxPayloadBytes: int(0, MAX_PAYLOAD_BYTES_LIMIT, MiB),
@@ -146,6 +172,22 @@ export interface ModuleHandlerConfig extends HandlerBase {
 
 export type HandlerConfig = CaptureHandlerConfig | LogHandlerConfig | ForwardHandlerConfig | ModuleHandlerConfig;
 
+/** `tcp.tls`: PEM files read at start-up and on SIGHUP. */
+export interface TcpTlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Verifies client certificates; required unless clientAuth is `none`. */
+  readonly caFile?: string;
+  readonly clientAuth: TlsClientAuth;
+  readonly minVersion: TlsMinVersion;
+}
+
+/** `http.tls`: HTTPS for /healthz, /readyz, /metrics, /status. */
+export interface HttpTlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
 /** A validated configuration: every default applied, deeply frozen. */
 export interface Config {
   readonly tcp: {
@@ -156,8 +198,13 @@ export interface Config {
     /** 0 disables the idle timeout. */
     readonly idleTimeoutMs: number;
     readonly ringBytes: number;
+    /** null: plain TCP. */
+    readonly tls: TcpTlsConfig | null;
+    /** CIDR blocks allowed to connect; empty allows everyone. */
+    readonly allow: readonly string[];
+    readonly proxyProtocol: ProxyProtocolMode;
   };
-  readonly http: { readonly host: string; readonly port: number };
+  readonly http: { readonly host: string; readonly port: number; readonly tls: HttpTlsConfig | null };
   readonly limits: { readonly maxPayloadBytes: number; readonly maxHeaderBytes: number };
   readonly onFrameError: 'close' | 'resync';
   readonly onChecksumError: 'drop' | 'close';

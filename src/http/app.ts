@@ -2,6 +2,7 @@
  * The operator's HTTP side: liveness, readiness, Prometheus metrics and a
  * live status view. It only reads state handed in by the server.
  */
+import type { TlsOptions } from 'node:tls';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { IngestMetrics } from '../metrics/registry.js';
@@ -18,18 +19,22 @@ export interface HttpAppOptions {
   metrics: IngestMetrics;
   readiness: () => Readiness;
   status: () => StatusSnapshot;
+  /** HTTPS (http.tls): server options from ReloadableTlsContext.serverOptions(). */
+  https?: TlsOptions | null;
 }
 
 export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   // Widened to Fastify's logger type so the app is a plain FastifyInstance
   // (the Logger type parameter is invariant); it is the same pino instance.
   const logger: FastifyBaseLogger = opts.logger;
-  const app = Fastify({
+  const options = {
     loggerInstance: logger,
     // A scrape every few seconds would otherwise log two lines each. (The
     // top-level `disableRequestLogging` option is deprecated in Fastify 5.)
     logController: new LogController({ disableRequestLogging: true }),
-  });
+  };
+  // An https.Server is an http.Server to every route here; one instance type keeps callers simple.
+  const app = opts.https ? (Fastify({ ...options, https: opts.https }) as unknown as FastifyInstance) : Fastify(options);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

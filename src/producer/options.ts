@@ -1,5 +1,6 @@
 /** Producer options: the public shape, defaults, and one validation pass at construction. */
 import type { BackoffOptions } from './backoff.js';
+import { checkClientTls, type ClientTlsOptions } from './connect.js';
 import { ProducerError } from './errors.js';
 
 export interface ProducerOptions {
@@ -19,6 +20,8 @@ export interface ProducerOptions {
   slabBytes?: number;
   /** close() waits this long for the server to close its side after our FIN, then resets. Default 5000. */
   closeTimeoutMs?: number;
+  /** Connect over TLS (the server's tcp.tls): `{ ca, cert, key, servername }`. Default: plain TCP. */
+  tls?: ClientTlsOptions;
 }
 
 export interface ResolvedOptions {
@@ -29,6 +32,7 @@ export interface ResolvedOptions {
   readonly maxQueuedBytes: number;
   readonly slabBytes: number;
   readonly closeTimeoutMs: number;
+  readonly tls: ClientTlsOptions | null;
 }
 
 const MiB = 1024 * 1024;
@@ -58,6 +62,8 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
   check(isCount(slabBytes, 64), 'slabBytes', slabBytes, 'an integer >= 64');
   const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
   check(isCount(closeTimeoutMs, 0), 'closeTimeoutMs', closeTimeoutMs, 'an integer >= 0');
+  const tlsProblem = checkClientTls(options.tls, 'tls');
+  if (tlsProblem !== null) throw new ProducerError('invalid_option', `pkt producer: ${tlsProblem}`);
   return {
     host,
     port,
@@ -66,5 +72,6 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
     maxQueuedBytes,
     slabBytes,
     closeTimeoutMs,
+    tls: options.tls ?? null,
   };
 }

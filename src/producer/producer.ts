@@ -23,9 +23,10 @@
  * close() and makes send() throw.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { encodedLength, type FrameInput } from '../wire/encode.js';
 import { backoffDelay } from './backoff.js';
+import { connectSocket, readyEvent } from './connect.js';
 import { ProducerError, type ProducerErrorReason } from './errors.js';
 import { resolveOptions, type ProducerOptions, type ResolvedOptions } from './options.js';
 import { type Chunk, OutboundQueue } from './outbound-queue.js';
@@ -193,10 +194,10 @@ export class Producer extends EventEmitter<ProducerEvents> {
 
   private open(): void {
     this.state = 'connecting';
-    const socket = net.connect({ host: this.options.host, port: this.options.port, noDelay: true });
+    const socket = connectSocket(this.options.host, this.options.port, this.options.tls);
     const conn: Connection = { socket, inFlight: new Set(), error: null, lost: 0, wasConnected: false };
     this.conn = conn;
-    socket.on('connect', () => this.onConnect(conn));
+    socket.on(readyEvent(this.options.tls), () => this.onConnect(conn));
     socket.on('error', (err) => {
       conn.error ??= err;
     });

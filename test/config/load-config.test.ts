@@ -36,7 +36,7 @@ function errorOf(fn: () => unknown): string {
 }
 const fileError = (content: unknown) => errorOf(() => loadFile(content));
 
-const TCP_KEYS = 'host, port, maxConnections, maxConnectionsPerAddress, idleTimeoutMs, ringBytes';
+const TCP_KEYS = 'host, port, maxConnections, maxConnectionsPerAddress, idleTimeoutMs, ringBytes, tls, allow, proxyProtocol';
 
 describe('loadConfig defaults', () => {
   it('applies the built-in defaults, equal to config/default.json, without a file', () => {
@@ -145,7 +145,7 @@ describe('loadConfig errors in the file', () => {
   it.each([
     [{ prot: 1 }, 'config prot: unknown key (allowed keys: tcp, http, limits, onFrameError, onChecksumError, handlers, log, shutdown, readiness)'],
     [{ tcp: { prot: 1 } }, `config tcp.prot: unknown key (allowed keys: ${TCP_KEYS})`],
-    [{ http: { tls: true } }, 'config http.tls: unknown key (allowed keys: host, port)'],
+    [{ http: { ssl: true } }, 'config http.ssl: unknown key (allowed keys: host, port, tls)'],
     [{ limits: { maxFrames: 1 } }, 'config limits.maxFrames: unknown key (allowed keys: maxPayloadBytes, maxHeaderBytes)'],
     [{ log: { pretty: true } }, 'config log.pretty: unknown key (allowed keys: level, format)'],
     [{ shutdown: { grace: 1 } }, 'config shutdown.grace: unknown key (allowed keys: drainTimeoutMs)'],

@@ -51,8 +51,9 @@ describe('config schema', () => {
 
   it('gives every section member a default', () => {
     for (const [path, node] of objectSchemas(configSchema)) {
-      // Sections default to {} and so must every member; handler variants have required keys.
-      if (!('default' in node) || !node.properties) continue;
+      // Sections default to {} and so must every member; handler variants and
+      // optional objects (default null, e.g. tcp.tls) have required keys.
+      if (!('default' in node) || node.default === null || !node.properties) continue;
       for (const [key, child] of Object.entries(node.properties as Record<string, Node>)) {
         expect(child, `${path}/properties/${key}`).toHaveProperty('default');
       }
