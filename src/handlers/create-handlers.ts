@@ -48,6 +48,9 @@ export async function createHandlers(
         name,
         log: baseLog.child({ handler: name }),
         reportError: (error) => onError(name, error),
+        // Wired by the acknowledgement work; until then a commit changes nothing.
+        commit: () => {},
+        failCommit: (_connection, error) => onError(name, error),
       };
       built.push({ name: config.name, handler: await createHandler(config, context) });
     }
