@@ -19,6 +19,8 @@ export const ErrorCodes = {
   RING: 'PKT_ERR_RING',
   /** The producer client could not deliver (connection lost, queue full, closed). */
   PRODUCER: 'PKT_ERR_PRODUCER',
+  /** The jetstream handler: a stream or server cannot take what its configuration asks (names the key). */
+  JETSTREAM: 'PKT_ERR_JETSTREAM',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -19,4 +19,5 @@ export { ExtensionType, Flags, MAGIC, VERSION } from './wire/constants.js';
 export { FRAME_ERROR_REASONS, type FrameErrorReason } from './wire/reasons.js';
 export { ErrorCodes, PktError, type ErrorCode } from './errors.js';
 export { inspectFile, type InspectReport } from './inspect/inspect-file.js';
+export { splitFrames } from './sinks/jetstream-read.js';
 export { Producer, ProducerError, type ProducerOptions, type ProducerEvents } from './producer/producer.js';
