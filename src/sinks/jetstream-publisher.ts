@@ -52,6 +52,8 @@ export class JetStreamPublisher {
   /** Largest data (frames) per message the connected server and stream take. */
   maxData: number;
   acks = 0;
+  /** Frames in acknowledged messages. */
+  ackedFrames = 0;
   duplicates = 0;
   republished = 0;
   private nc: NatsConnection | null = null;
@@ -171,6 +173,7 @@ export class JetStreamPublisher {
   private acked(m: OutMessage, ack: PubAck): void {
     if (m.state !== 'flying') return;
     this.acks++;
+    this.ackedFrames += m.frames;
     if (ack.duplicate) {
       m.duplicate = true;
       this.duplicates++;
