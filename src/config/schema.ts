@@ -91,6 +91,8 @@ export const configSchema = {
             reconnectMinMs: ms(1, 100),
             reconnectMaxMs: ms(1, 30000),
           }, ['host', 'port']),
+          // `options` is the one free-form object: it belongs to the module.
+          handler('module', { path: str(), options: { type: 'object', default: {} } }, ['path']),
           // Names and defaults as CONTRACT.md's `jetstream` bullet; subject and stream syntax are checked in load-config.
           handler('jetstream', {
             servers: { type: 'array', minItems: 1, items: str(), default: ['nats://127.0.0.1:4222'] },
@@ -102,8 +104,6 @@ export const configSchema = {
             maxInFlight: int(1, 65536, 256),
             per: oneOf(['run', 'frame'] as const, 'run'),
           }),
-          // `options` is the one free-form object: it belongs to the module.
-          handler('module', { path: str(), options: { type: 'object', default: {} } }, ['path']),
         ],
       },
     },
