@@ -139,7 +139,7 @@ describe('loadConfig errors in the file', () => {
       'config handlers[1].type: "kafka" is not allowed (allowed: capture, log, forward, module, jetstream)',
     );
     expect(fileError({ handlers: [{ type: 7 }] })).toBe('config handlers[0].type: 7 is not allowed (allowed: capture, log, forward, module, jetstream)');
-    expect(fileError({ handlers: [{ path: 'x' }] })).toBe('config handlers[0].type: missing (required: one of capture, log, forward, module)');
+    expect(fileError({ handlers: [{ path: 'x' }] })).toBe('config handlers[0].type: missing (required: one of capture, log, forward, module, jetstream)');
   });
 
   it.each([
