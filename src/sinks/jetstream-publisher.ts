@@ -194,7 +194,13 @@ export class JetStreamPublisher {
       return;
     }
     this.events.onError(err, 'publish');
-    if (!this.ready) return; // the reconnect republishes it
+    if (this.ready && noResponders(err) && this.nc !== null) {
+      // Nobody answers the subject: the stream is gone (or JetStream restarting). Check (and with createStream
+      // recreate) it; what is in flight is republished once it is back.
+      this.ready = false;
+      void this.becomeReady(this.nc);
+    }
+    if (!this.ready) return; // becoming ready again republishes it
     const wait = this.backoff(m.retries++);
     setTimeout(() => {
       if (m.state === 'flying' && m.attempt === attempt && this.ready) {
@@ -254,6 +260,11 @@ export class JetStreamPublisher {
     await this.nc?.close().catch(() => {});
     return left;
   }
+}
+
+/** The client's answer when no stream listens on the subject (it calls it "jetstream is not enabled"). */
+function noResponders(err: unknown): boolean {
+  return err instanceof Error && (err.constructor.name === 'JetStreamNotEnabled' || /no responders|not enabled/iu.test(err.message));
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -174,6 +174,23 @@ describe.skipIf(!RUN)('jetstream handler failures', () => {
     expect(messageOf(context.failed[0].error)).toMatch(/stream "SMALLMSG" rejected a message .*maxMessageBytes/u);
   }, 30_000);
 
+  it('a stream deleted while running is created again (createStream) and the held frames are stored', async () => {
+    const context = new RecordingContext();
+    const handler = createJetStreamHandler(options(nats.url, 'DELETED'), context, FAST);
+    await handler.ready;
+    const nc = await connect({ servers: nats.url });
+    await (await jetstreamManager(nc)).streams.delete('DELETED');
+    await nc.close();
+    const live = await startServer({}, { handlers: [{ name: 'jetstream', handler }] });
+    const frames = Array.from({ length: 50 }, (_, i) => frame(0, i));
+    await send(live.tcpPort, frames);
+    await context.until(() => context.total === 50);
+    await live.stop();
+    expect(context.errors.length).toBeGreaterThan(0); // the failed publishes were counted
+    const stored = await readStream(nats.url, 'DELETED');
+    expect(Buffer.concat(stored.map((m) => m.data)).equals(Buffer.concat(frames))).toBe(true);
+  }, 30_000);
+
   it('a stream whose subjects do not cover the subject: not ready, errors name the subject key', async () => {
     const nc = await connect({ servers: nats.url });
     await (await jetstreamManager(nc)).streams.add({ name: 'OTHER', subjects: ['other.>'] });
