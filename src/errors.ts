@@ -28,6 +28,8 @@ export const ErrorCodes = {
   FORWARD: 'PKT_ERR_FORWARD',
   /** An API was called in a state that does not allow it (start() twice, not listening). */
   STATE: 'PKT_ERR_STATE',
+  /** The jetstream handler: a stream or server cannot take what its configuration asks (names the key). */
+  JETSTREAM: 'PKT_ERR_JETSTREAM',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -21,4 +21,5 @@ export { ErrorCodes, PktError, type ErrorCode } from './errors.js';
 export { inspectFile, type InspectReport } from './inspect/inspect-file.js';
 export { readCapture, CaptureReader, type ReadCaptureOptions } from './capture/read-capture.js';
 export { CaptureFrameError } from './capture/errors.js';
+export { splitFrames } from './sinks/jetstream-read.js';
 export { Producer, ProducerError, type ProducerOptions, type ProducerEvents } from './producer/producer.js';

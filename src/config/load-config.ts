@@ -9,7 +9,8 @@ import { resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigError } from '../errors.js';
 import { CIDR_HELP, parseCidr } from '../socket/allowlist.js';
-import { configSchema, type Config } from './schema.js';
+import { streamNameProblem, subjectTemplateProblem } from '../sinks/jetstream-subject.js';
+import { configSchema, type Config, type JetStreamHandlerConfig } from './schema.js';
 
 export interface ConfigFlags {
   host: string;
@@ -129,6 +130,24 @@ function checkHandlers(config: Config): void {
       throw new ConfigError(
         `config handlers[${i}].reconnectMaxMs: ${h.reconnectMaxMs} is below reconnectMinMs (allowed: >= ${h.reconnectMinMs})`,
       );
+    }
+    if (h.type === 'jetstream') checkJetStream(h, i);
+  });
+}
+
+/** What JSON Schema cannot say about a jetstream handler: subject and stream syntax, server URLs. */
+function checkJetStream(h: JetStreamHandlerConfig, i: number): void {
+  const subject = subjectTemplateProblem(h.subject);
+  if (subject !== null) {
+    throw new ConfigError(
+      `config handlers[${i}].subject: ${quote(h.subject)} ${subject} (allowed: dot-separated tokens, each literal or exactly {source} or {dest}, e.g. "pkt.{source}.{dest}")`,
+    );
+  }
+  const stream = streamNameProblem(h.stream);
+  if (stream !== null) throw new ConfigError(`config handlers[${i}].stream: ${quote(h.stream)} ${stream} (allowed: e.g. "PKT")`);
+  h.servers.forEach((url, k) => {
+    if (!/^(nats|tls):\/\/[^\s/]+$/u.test(url) && !/^[^\s/:]+:\d+$/u.test(url)) {
+      throw new ConfigError(`config handlers[${i}].servers[${k}]: ${quote(url)} is not a NATS URL (allowed: nats://host:port, tls://host:port or host:port)`);
     }
   });
 }

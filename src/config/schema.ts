@@ -13,7 +13,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
-export const HANDLER_TYPES = ['capture', 'log', 'forward', 'module'] as const;
+export const HANDLER_TYPES = ['capture', 'log', 'forward', 'module', 'jetstream'] as const;
 export type HandlerType = (typeof HANDLER_TYPES)[number];
 
 export const TLS_CLIENT_AUTH = ['none', 'request', 'require'] as const;
@@ -123,6 +123,17 @@ export const configSchema = {
           }, ['host', 'port']),
           // `options` is the one free-form object: it belongs to the module.
           handler('module', { path: str(), options: { type: 'object', default: {} } }, ['path']),
+          // Names and defaults as CONTRACT.md's `jetstream` bullet; subject and stream syntax are checked in load-config.
+          handler('jetstream', {
+            servers: { type: 'array', minItems: 1, items: str(), default: ['nats://127.0.0.1:4222'] },
+            stream: str('PKT'),
+            subject: str('pkt.ingest'),
+            createStream: { type: 'boolean', default: true },
+            // The NATS server's max_payload (1 MiB by default) bounds a message, headers included.
+            maxMessageBytes: int(1024, 64 * MiB, MiB),
+            maxInFlight: int(1, 65536, 256),
+            per: oneOf(['run', 'frame'] as const, 'run'),
+          }),
         ],
       },
     },
@@ -170,7 +181,29 @@ export interface ModuleHandlerConfig extends HandlerBase {
   readonly options: Readonly<Record<string, unknown>>;
 }
 
-export type HandlerConfig = CaptureHandlerConfig | LogHandlerConfig | ForwardHandlerConfig | ModuleHandlerConfig;
+export interface JetStreamHandlerConfig extends HandlerBase {
+  readonly type: 'jetstream';
+  /** NATS URLs, tried in turn (nats://host:port). */
+  readonly servers: readonly string[];
+  readonly stream: string;
+  /** May hold `{source}` and `{dest}`: each becomes one subject token. */
+  readonly subject: string;
+  /** Create the stream (file storage, the subjects) if it is missing. */
+  readonly createStream: boolean;
+  /** Largest message data (whole frames); a single larger frame is a handler error. */
+  readonly maxMessageBytes: number;
+  /** Publishes awaiting their PubAck at most. */
+  readonly maxInFlight: number;
+  /** `run`: many frames per message; `frame`: one (deduplicated by the sequence extension). */
+  readonly per: 'run' | 'frame';
+}
+
+export type HandlerConfig =
+  | CaptureHandlerConfig
+  | LogHandlerConfig
+  | ForwardHandlerConfig
+  | ModuleHandlerConfig
+  | JetStreamHandlerConfig;
 
 /** `tcp.tls`: PEM files read at start-up and on SIGHUP. */
 export interface TcpTlsConfig {

@@ -7,6 +7,7 @@ import type { HandlerConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { createCaptureHandler } from './capture-handler.js';
 import { createForwardHandler } from './forward-handler.js';
+import { createJetStreamHandler } from './jetstream-handler.js';
 import { createLogHandler } from './log-handler.js';
 import { loadModuleHandler } from './module-handler.js';
 import type { HandlerContext, PacketHandler } from './types.js';
@@ -16,7 +17,7 @@ export interface NamedHandler {
   readonly handler: PacketHandler;
 }
 
-function createHandler(config: HandlerConfig, context: HandlerContext): PacketHandler | Promise<PacketHandler> {
+function createHandler(config: HandlerConfig, context: HandlerContext, index: number): PacketHandler | Promise<PacketHandler> {
   switch (config.type) {
     case 'capture':
       return createCaptureHandler(config, context);
@@ -26,6 +27,8 @@ function createHandler(config: HandlerConfig, context: HandlerContext): PacketHa
       return createForwardHandler(config, context);
     case 'module':
       return loadModuleHandler(config, context);
+    case 'jetstream':
+      return createJetStreamHandler(config, context, { where: `handlers[${index}]` });
     default: {
       const unknown: never = config;
       throw new ConfigError(`handlers[].type: unknown handler type "${(unknown as { type: string }).type}" (use capture, forward, log or module)`);
@@ -43,14 +46,17 @@ export async function createHandlers(
 ): Promise<NamedHandler[]> {
   const built: NamedHandler[] = [];
   try {
-    for (const config of configs) {
+    for (const [index, config] of configs.entries()) {
       const name = config.name;
       const context: HandlerContext = {
         name,
         log: baseLog.child({ handler: name }),
         reportError: (error) => onError(name, error),
+        // Wired by the acknowledgement work; until then a commit changes nothing.
+        commit: () => {},
+        failCommit: (_connection, error) => onError(name, error),
       };
-      built.push({ name: config.name, handler: await createHandler(config, context) });
+      built.push({ name: config.name, handler: await createHandler(config, context, index) });
     }
   } catch (error) {
     await Promise.allSettled(built.map(({ handler }) => handler.close?.()));

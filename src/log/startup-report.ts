@@ -48,6 +48,13 @@ export function describeHandler(h: HandlerConfig): { fields: Record<string, unkn
       const path = resolve(h.path);
       return { fields: { handler: h.name, type: h.type, path }, msg: `handler ${h.name} (module): ${path}` };
     }
+    case 'jetstream': {
+      const servers = h.servers.join(',');
+      return {
+        fields: { handler: h.name, type: h.type, servers, stream: h.stream, subject: h.subject, per: h.per },
+        msg: `handler ${h.name} (jetstream): publishes to stream ${h.stream}, subject ${h.subject} on ${servers} (${h.per === 'run' ? 'many frames' : 'one frame'} per message)`,
+      };
+    }
     case 'log':
       return { fields: { handler: h.name, type: h.type, level: h.level }, msg: `handler ${h.name} (log): one log line per packet, at ${h.level}` };
   }

@@ -136,10 +136,10 @@ describe('loadConfig errors in the file', () => {
 
   it('names an unknown handler type', () => {
     expect(fileError({ handlers: [{ type: 'log' }, { type: 'kafka' }] })).toBe(
-      'config handlers[1].type: "kafka" is not allowed (allowed: capture, log, forward, module)',
+      'config handlers[1].type: "kafka" is not allowed (allowed: capture, log, forward, module, jetstream)',
     );
-    expect(fileError({ handlers: [{ type: 7 }] })).toBe('config handlers[0].type: 7 is not allowed (allowed: capture, log, forward, module)');
-    expect(fileError({ handlers: [{ path: 'x' }] })).toBe('config handlers[0].type: missing (required: one of capture, log, forward, module)');
+    expect(fileError({ handlers: [{ type: 7 }] })).toBe('config handlers[0].type: 7 is not allowed (allowed: capture, log, forward, module, jetstream)');
+    expect(fileError({ handlers: [{ path: 'x' }] })).toBe('config handlers[0].type: missing (required: one of capture, log, forward, module, jetstream)');
   });
 
   it.each([

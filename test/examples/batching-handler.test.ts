@@ -20,7 +20,7 @@ const readLines = (file: string) =>
 
 async function create(options: Record<string, unknown>): Promise<PacketHandler> {
   const factory = ((await import(MODULE)) as { default: HandlerFactory }).default;
-  return factory(options, { name: 'batch', log: pino({ level: 'silent' }), reportError: () => {} });
+  return factory(options, { name: 'batch', log: pino({ level: 'silent' }), reportError: () => {}, commit: () => {}, failCommit: () => {} });
 }
 
 const conn = { id: 1 } as ConnectionInfo;

@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 const reported: unknown[] = [];
-const context = { name: 'capture', log: silent, reportError: (e: unknown) => void reported.push(e) };
+const context = { name: 'capture', log: silent, reportError: (e: unknown) => void reported.push(e), commit: () => {}, failCommit: () => {} };
 const path = () => join(dir, 'cap.pkt');
 
 async function build(fs?: CaptureFs): Promise<CaptureHandler> {
@@ -207,7 +207,7 @@ describe('capture handler', () => {
       const dataDir = join(dir, 'data');
       const file = join(dataDir, 'cap.pkt');
       let server: IngestServer | null = null;
-      const ctx: HandlerContext = { name: 'capture', log: silent, reportError: (err) => (server as IngestServer).reportHandlerError('capture', err) };
+      const ctx: HandlerContext = { name: 'capture', log: silent, reportError: (err) => (server as IngestServer).reportHandlerError('capture', err), commit: () => {}, failCommit: () => {} };
       const capture = await createCaptureHandler({ path: file, fsync: 'interval', fsyncIntervalMs: 200, rotateBytes: 1 << 30, keepFiles: 1 }, ctx);
       handler = capture;
       live = await startServer({}, { handlers: [{ name: 'capture', handler: capture }] });
