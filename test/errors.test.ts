@@ -14,7 +14,8 @@ import {
   UsageError,
 } from '../src/errors.js';
 import { ProducerError } from '../src/producer/errors.js';
-import { ShortWriteError } from '../src/sinks/capture-file.js';
+import { CapturePathLostError, ShortWriteError } from '../src/sinks/capture-file.js';
+import { JetStreamConfigError } from '../src/sinks/jetstream-stream.js';
 
 describe('error codes', () => {
   it('are unique and all spelled PKT_ERR_*', () => {
@@ -34,6 +35,8 @@ describe('error codes', () => {
     [new ShortWriteError(1, 2), ErrorCodes.CAPTURE, 'ShortWriteError'],
     [new ForwardError('x'), ErrorCodes.FORWARD, 'ForwardError'],
     [new StateError('x'), ErrorCodes.STATE, 'StateError'],
+    [new CapturePathLostError('/p', 'removed'), ErrorCodes.CAPTURE, 'CapturePathLostError'],
+    [new JetStreamConfigError('x'), ErrorCodes.JETSTREAM, 'JetStreamConfigError'],
   ])('%s carries its stable code and class name', (err, code, name) => {
     expect(err).toBeInstanceOf(PktError);
     expect(err.code).toBe(code);
@@ -83,6 +86,8 @@ describe('docs/errors.md', () => {
       ShortWriteError: new ShortWriteError(1, 2),
       ForwardError: new ForwardError('x'),
       StateError: new StateError('x'),
+      CapturePathLostError: new CapturePathLostError('/p', 'moved'),
+      JetStreamConfigError: new JetStreamConfigError('x'),
     };
     for (const [, code, cell] of rows) {
       for (const name of cell.match(/[A-Z][A-Za-z]+Error/g) ?? []) {
