@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { HandlerConfig } from '../config/schema.js';
 import { createCaptureHandler } from './capture-handler.js';
+import { commitTrackerOf } from './commit-tracker.js';
 import { createForwardHandler } from './forward-handler.js';
 import { createLogHandler } from './log-handler.js';
 import { loadModuleHandler } from './module-handler.js';
@@ -42,12 +43,19 @@ export async function createHandlers(
 ): Promise<NamedHandler[]> {
   const built: NamedHandler[] = [];
   try {
-    for (const config of configs) {
+    for (const [index, config] of configs.entries()) {
       const name = config.name;
+      // The handler's position is its index in each connection's commit tracker
+      // (the dispatch builds trackers over the handlers in this order).
       const context: HandlerContext = {
         name,
         log: baseLog.child({ handler: name }),
         reportError: (error) => onError(name, error),
+        commit: (connection, count) => commitTrackerOf(connection)?.commit(index, count),
+        failCommit: (connection, error) => {
+          onError(name, error);
+          commitTrackerOf(connection)?.fail(index, error);
+        },
       };
       built.push({ name: config.name, handler: await createHandler(config, context) });
     }

@@ -9,6 +9,9 @@
 import type { Logger } from 'pino';
 import type { ExtensionRecord } from '../wire/encode.js';
 
+/** How a handler's packets commit (see CONTRACT.md, "When a handler commits"). */
+export type CommitMode = 'settle' | 'deferred';
+
 /** A decoded, validated frame: a zero-copy view. */
 export interface Packet {
   readonly version: number;
@@ -88,6 +91,13 @@ export interface PacketHandler {
   close?(): void | Promise<void>;
   /** Readiness: false while the handler cannot take data (e.g. its disk is failing). */
   isHealthy?(): boolean;
+  /**
+   * 'settle' (default): a packet is committed once onPacket returned, or its
+   * promise (or the batch's onBatchEnd promise) resolved.
+   * 'deferred': the handler commits explicitly with context.commit() once
+   * the packets are durable (an fsync, a downstream acknowledgement).
+   */
+  readonly commitMode?: CommitMode;
 }
 
 /** Given to a handler factory. */
@@ -101,6 +111,19 @@ export interface HandlerContext {
    * capture write, a forward connection), where no promise rejects.
    */
   reportError(error: unknown): void;
+  /**
+   * Deferred commit: this handler has committed the first `count` packets
+   * of `connection` (count = `connection.packets` read when the last of them
+   * was handed over). Cumulative and monotonic: a lower count is ignored.
+   * Cheap: no allocation; call it from any later callback.
+   */
+  commit(connection: ConnectionInfo, count: number): void;
+  /**
+   * Deferred commit failed for good: packets after the last committed count
+   * of `connection` will never commit. Counts a handler error; in ack mode
+   * the connection ends with ACK + FINAL `handler_error`.
+   */
+  failCommit(connection: ConnectionInfo, error: unknown): void;
 }
 
 /** A `module` handler's default export. */

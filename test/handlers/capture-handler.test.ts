@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 const reported: unknown[] = [];
-const context = { name: 'capture', log: silent, reportError: (e: unknown) => void reported.push(e) };
+const context = { name: 'capture', log: silent, reportError: (e: unknown) => void reported.push(e), commit: () => {}, failCommit: () => {} };
 const path = () => join(dir, 'cap.pkt');
 
 async function build(fs?: CaptureFs): Promise<CaptureHandler> {

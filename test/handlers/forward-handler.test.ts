@@ -71,7 +71,7 @@ afterEach(async () => {
 function build(port: number, over: { closeTimeoutMs?: number } = {}): ForwardHandler {
   handler = createForwardHandler(
     { host: '127.0.0.1', port, queueBytes: 1 << 20, reconnectMinMs: 5, reconnectMaxMs: 40, ...over },
-    { name: 'forward', log: silent, reportError: () => {} },
+    { name: 'forward', log: silent, reportError: () => {}, commit: () => {}, failCommit: () => {} },
   );
   return handler;
 }

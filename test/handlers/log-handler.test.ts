@@ -13,7 +13,7 @@ function capture(baseLevel: LogLevel) {
 describe('log handler', () => {
   it('writes one line per packet with its fields, at the configured level', async () => {
     const { lines, log } = capture('info');
-    const h = createLogHandler({ level: 'warn' }, { name: 'log', log: log.child({ handler: 'log' }), reportError: () => {} });
+    const h = createLogHandler({ level: 'warn' }, { name: 'log', log: log.child({ handler: 'log' }), reportError: () => {}, commit: () => {}, failCommit: () => {} });
     const driver = new Driver(h, connectionInfo(7));
     const first = frame(0, { flags: 0x05, timestamp: 1_700_000_000_000_001 });
     await driver.read(Buffer.concat([first, frame(1)]));
@@ -36,7 +36,7 @@ describe('log handler', () => {
   it('is a no-op when its level is filtered out, or silent', async () => {
     for (const level of ['debug', 'silent'] as const) {
       const { lines, log } = capture('info');
-      const h = createLogHandler({ level }, { name: 'log', log, reportError: () => {} });
+      const h = createLogHandler({ level }, { name: 'log', log, reportError: () => {}, commit: () => {}, failCommit: () => {} });
       await new Driver(h, connectionInfo(1)).read(frame(0));
       expect(lines).toHaveLength(0);
     }

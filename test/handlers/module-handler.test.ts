@@ -40,7 +40,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const load = (file: string, options: Record<string, unknown> = {}) =>
-  loadModuleHandler({ name: 'enrich', path: join(dir, file), options }, { name: 'enrich', log: silent, reportError: () => {} });
+  loadModuleHandler({ name: 'enrich', path: join(dir, file), options }, { name: 'enrich', log: silent, reportError: () => {}, commit: () => {}, failCommit: () => {} });
 
 async function failure(file: string): Promise<HandlerModuleError> {
   const error = await load(file).then(
@@ -76,7 +76,7 @@ describe('loadModuleHandler', () => {
 
   it('resolves a relative path against the working directory', async () => {
     const path = relative(process.cwd(), join(dir, 'esm.mjs'));
-    const h = await loadModuleHandler({ name: 'rel', path, options: {} }, { name: 'rel', log: silent, reportError: () => {} });
+    const h = await loadModuleHandler({ name: 'rel', path, options: {} }, { name: 'rel', log: silent, reportError: () => {}, commit: () => {}, failCommit: () => {} });
     expect(typeof h.onPacket).toBe('function');
   });
 
@@ -126,7 +126,7 @@ for (const file of ['cjs.cjs', 'cjs-compiled.cjs', 'handler-object.cjs', 'handle
   it('loads the example enrich handler, which copies the packets it keeps', async () => {
     const h = await loadModuleHandler(
       { name: 'enrich', path: 'examples/enrich-handler.mjs', options: { sites: { 'src-0': 'north' }, batchSize: 2 } },
-      { name: 'enrich', log: silent, reportError: () => {} },
+      { name: 'enrich', log: silent, reportError: () => {}, commit: () => {}, failCommit: () => {} },
     );
     const driver = new Driver(h, connectionInfo(1));
     await driver.read(Buffer.concat([frame(0, { flags: Flags.PRIORITY }), frame(3), frame(6, { flags: Flags.PRIORITY })]));

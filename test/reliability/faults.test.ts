@@ -222,6 +222,8 @@ describe('a capture file whose writes fail', () => {
       log: pino({ level: 'silent' }),
       // The server wires this for handlers it builds; an embedder passing its own calls the server's hook.
       reportError: (err) => (server as IngestServer).reportHandlerError('capture', err),
+      commit: () => {},
+      failCommit: () => {},
     };
     const capture = await createCaptureHandler(
       { path: file, fsync: 'never', fsyncIntervalMs: 1000, rotateBytes: 1 << 30, keepFiles: 1 },
