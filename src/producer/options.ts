@@ -19,6 +19,15 @@ export interface ProducerOptions {
   slabBytes?: number;
   /** close() waits this long for the server to close its side after our FIN, then resets. Default 5000. */
   closeTimeoutMs?: number;
+  /**
+   * Ask the server for acknowledgements (WIRE.md): every frame from send()
+   * gets ACK_REQUEST and a `sequence` extension; frames are kept until
+   * acknowledged and resent after a reconnect; flush() waits for the ACKs.
+   * Default false.
+   */
+  acks?: boolean;
+  /** Ack mode: send() returns false once this many bytes are sent and not acknowledged. Default 8 MiB. */
+  maxUnackedBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -29,6 +38,8 @@ export interface ResolvedOptions {
   readonly maxQueuedBytes: number;
   readonly slabBytes: number;
   readonly closeTimeoutMs: number;
+  readonly acks: boolean;
+  readonly maxUnackedBytes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -52,8 +63,14 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
   }
   const highWaterMark = options.highWaterMark ?? MiB;
   check(isCount(highWaterMark, 1), 'highWaterMark', highWaterMark, 'an integer >= 1 (bytes)');
-  const maxQueuedBytes = options.maxQueuedBytes ?? Math.max(16 * MiB, highWaterMark);
-  check(isCount(maxQueuedBytes, highWaterMark), 'maxQueuedBytes', maxQueuedBytes, `an integer >= highWaterMark (${highWaterMark})`);
+  const acks = options.acks ?? false;
+  check(typeof acks === 'boolean', 'acks', acks, 'true or false');
+  const maxUnackedBytes = options.maxUnackedBytes ?? 8 * MiB;
+  check(isCount(maxUnackedBytes, 1), 'maxUnackedBytes', maxUnackedBytes, 'an integer >= 1 (bytes)');
+  // In ack mode queued bytes include the unacknowledged window: the hard bound must leave room for it.
+  const floor = acks ? Math.max(highWaterMark, maxUnackedBytes) : highWaterMark;
+  const maxQueuedBytes = options.maxQueuedBytes ?? Math.max(16 * MiB, floor);
+  check(isCount(maxQueuedBytes, floor), 'maxQueuedBytes', maxQueuedBytes, `an integer >= ${acks ? 'highWaterMark and maxUnackedBytes' : 'highWaterMark'} (${floor})`);
   const slabBytes = options.slabBytes ?? 256 * 1024;
   check(isCount(slabBytes, 64), 'slabBytes', slabBytes, 'an integer >= 64');
   const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
@@ -66,5 +83,7 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
     maxQueuedBytes,
     slabBytes,
     closeTimeoutMs,
+    acks,
+    maxUnackedBytes,
   };
 }
