@@ -9,7 +9,7 @@
  *          --close---> events.down(conn)  --> Producer: retry(backoff) or fail
  */
 import net from 'node:net';
-import { AckReader } from './ack-reader.js';
+import { AckReader } from '../ack/ack-reader.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { ProducerError, type ProducerErrorReason } from './errors.js';
 import type { Connection } from './producer-types.js';

@@ -1,5 +1,5 @@
 /**
- * Reads what a server writes back on an ack-mode connection: ACK frames
+ * Client side (producer, forward): reads what a server writes back on an ack-mode connection: ACK frames
  * (WIRE.md Acknowledgements), decoded by the server's own FrameDecoder.
  * One per connection; it owns the few bytes of a frame split across reads.
  *
