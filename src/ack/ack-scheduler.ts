@@ -18,9 +18,14 @@ export interface Flushable {
   flushAck(): void;
 }
 
+/** Where ACK frames are counted: the server passes its IngestStats (pkt_ingest_acks_total). */
+export interface AckCounter {
+  acksSent: number;
+}
+
 export class AckScheduler {
-  /** ACK frames written (FINAL included): pkt_ingest_acks_total. */
-  acksSent = 0;
+  /** ACK frames written (FINAL included). */
+  readonly counter: AckCounter;
   /** Wall clock in microseconds for ACK timestamps; the server passes its coarse clock. */
   readonly nowMicros: () => number;
   private pending: Flushable[] = [];
@@ -36,8 +41,14 @@ export class AckScheduler {
     list.length = 0;
   };
 
-  constructor(nowMicros: () => number = () => Date.now() * 1000) {
+  constructor(nowMicros: () => number = () => Date.now() * 1000, counter: AckCounter = { acksSent: 0 }) {
     this.nowMicros = nowMicros;
+    this.counter = counter;
+  }
+
+  /** ACK frames written so far. */
+  get acksSent(): number {
+    return this.counter.acksSent;
   }
 
   /** Queue `writer` for this turn's flush; the writer guarantees it is queued at most once. */

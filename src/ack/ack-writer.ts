@@ -77,7 +77,7 @@ export class AckWriter implements Flushable {
     encodeAck(count, null, this.scheduler.nowMicros(), this.buffer, 0);
     this.sent = count;
     this.inFlight = true;
-    this.scheduler.acksSent++;
+    this.scheduler.counter.acksSent++;
     this.sink.write(this.buffer, this.onWritten);
   }
 
@@ -94,7 +94,7 @@ export class AckWriter implements Flushable {
       const frame = Buffer.allocUnsafe(ackFrameLength(reason));
       encodeAck(this.committed, reason, this.scheduler.nowMicros(), frame, 0);
       this.sent = this.committed;
-      this.scheduler.acksSent++;
+      this.scheduler.counter.acksSent++;
       const timer = setTimeout(() => resolve(false), timeoutMs);
       timer.unref();
       this.sink.write(frame, (error) => {

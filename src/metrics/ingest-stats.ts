@@ -28,6 +28,10 @@ export class IngestStats {
   /** Frames whose partial prefix was moved to keep them contiguous, and the bytes moved. */
   ringMoves = 0;
   ringMovedBytes = 0;
+  /** ACK frames written to producers (FINAL included); bumped by the AckScheduler's writers. */
+  acksSent = 0;
+  /** Open connections in ack mode (WIRE.md Acknowledgements). */
+  connectionsAckMode = 0;
 
   constructor(handlerNames: readonly string[] = []) {
     const errors = {} as Record<FrameErrorReason, number>;
