@@ -48,6 +48,12 @@ Replay
                         rotated files, --rate, per-source order), use
                         \`pkt-ingest replay\` (npx pkt-ingest replay --help)
 
+Acknowledgements
+  --acks                set ACK_REQUEST on every frame (WIRE.md); read the
+                        server's ACKs, wait up to 10 s for the last ones and
+                        report acked frames and the ack latency per write
+                        (p50, p99). Not with --replay.
+
 Output
   --json                print the final report as one JSON object
   -h, --help            show this help
@@ -81,6 +87,7 @@ const OPTIONS = {
   cert: { type: 'string' },
   key: { type: 'string' },
   servername: { type: 'string' },
+  acks: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -160,6 +167,7 @@ export function parseLoadArgs(argv: string[]): ParsedArgs {
     const clash = generated.find((flag) => v[flag] !== undefined);
     if (clash !== undefined) throw new UsageError(`--replay sends the file as it is and cannot be combined with --${clash}`);
     if (v.replay.length === 0) throw new UsageError(`--replay needs a file name`);
+    if (v.acks) throw new UsageError(`--replay sends the file as it is and cannot be combined with --acks`);
   }
   if (packets !== undefined && durationS !== undefined) throw new UsageError(`give --packets or --duration, not both`);
   if (payload !== undefined && (payloadMin !== undefined || payloadMax !== undefined)) {
@@ -189,6 +197,7 @@ export function parseLoadArgs(argv: string[]): ParsedArgs {
     corruptEvery: corruptEvery ?? LOAD_DEFAULTS.corruptEvery,
     replay: v.replay,
     tls: tlsOptions(v),
+    acks: v.acks ?? false,
   };
   return { help: false, json: v.json ?? false, options };
 }

@@ -23,6 +23,8 @@ export interface FramePoolOptions {
   seed: number;
   /** Every K-th frame (the K-th, 2K-th, ...) gets a wrong checksum; 0: none. */
   corruptEvery: number;
+  /** Flags byte of every frame (e.g. ACK_REQUEST for --acks); default 0. */
+  flags?: number;
   /** Timestamp of every frame, µs; default 0 (deterministic, and not observed as lag by the server). */
   timestamp?: number;
 }
@@ -76,7 +78,7 @@ export function generateFramePool(options: FramePoolOptions): FramePool {
     }
     prng.fill(payload, 0, payloadLen);
     encodeFrameInto(
-      { sourceId: randomId(prng, source, sourceLen), destId: randomId(prng, dest, destLen), timestamp, payload: payload.subarray(0, payloadLen) },
+      { sourceId: randomId(prng, source, sourceLen), destId: randomId(prng, dest, destLen), timestamp, payload: payload.subarray(0, payloadLen), flags: options.flags ?? 0 },
       buf,
       used,
     );

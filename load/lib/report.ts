@@ -17,6 +17,10 @@ export interface LoadReport {
   connections: number;
   /** The first failure's message, if any. */
   firstError: string | null;
+  /** --acks: frames the server acknowledged, and the ack latency of a write (median, 99th percentile). */
+  acked?: number;
+  ackP50Ms?: number;
+  ackP99Ms?: number;
 }
 
 export interface LoadProgress {
@@ -58,6 +62,9 @@ export function formatReport(report: LoadReport): string {
     ['corrupted', String(report.corrupted)],
     ['errors', String(report.errors)],
   ];
+  if (report.acked !== undefined) {
+    rows.push(['acked', String(report.acked)], ['ack p50 ms', String(report.ackP50Ms)], ['ack p99 ms', String(report.ackP99Ms)]);
+  }
   return rows.map(([name, value]) => `${name.padEnd(12)}${value.padStart(16)}`).join('\n');
 }
 

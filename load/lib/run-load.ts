@@ -11,6 +11,8 @@ import { createReadStream } from 'node:fs';
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Flags } from '../../src/wire/constants.js';
+import { AckTracker, quantile } from './ack-tracker.js';
 import { FrameCounter } from './frame-counter.js';
 import { generateFramePool, type FramePool } from './frame-pool.js';
 import { Pacer } from './pacer.js';
@@ -39,6 +41,8 @@ export interface LoadOptions {
   replay?: string;
   /** Connect over TLS (the server's tcp.tls). */
   tls?: ClientTlsOptions;
+  /** Set ACK_REQUEST on every frame, read the server's ACKs, wait for them at the end and report them. */
+  acks?: boolean;
   /** Called every progressIntervalMs with running totals. */
   onProgress?: (progress: LoadProgress) => void;
   progressIntervalMs?: number;
@@ -68,10 +72,13 @@ const POOL_MAX_FRAMES = 65_536;
 const CONNECT_TIMEOUT_MS = 10_000;
 const LINGER_MS = 2_000;
 const REPLAY_READ_BYTES = 64 * 1024;
+/** --acks: how long to wait at the end for the last ACKs. */
+const ACK_WAIT_MS = 10_000;
 
 interface Totals extends LoadProgress {
   corrupted: number;
   firstError: string | null;
+  acked: number;
 }
 
 /** Frames to pre-generate: about POOL_TARGET_BYTES, no more than needed, a multiple of corruptEvery. */
@@ -112,11 +119,13 @@ export async function runLoad(input: Partial<LoadOptions>): Promise<LoadReport> 
           destLen: options.destLen,
           seed: options.seed,
           corruptEvery: options.corruptEvery,
+          flags: options.acks ? Flags.ACK_REQUEST : 0,
         })
       : null;
 
   const sockets = await connectAll(host, port, connections, options.tls);
-  const totals: Totals = { packets: 0, bytes: 0, errors: 0, seconds: 0, corrupted: 0, firstError: null };
+  const totals: Totals = { packets: 0, bytes: 0, errors: 0, seconds: 0, corrupted: 0, firstError: null, acked: 0 };
+  const trackers = options.acks ? sockets.map((socket) => new AckTracker(socket)) : null;
   const start = performance.now();
   const progress = startProgress(options, totals, start);
   const budgets = options.packets === undefined ? null : split(options.packets, connections);
@@ -130,8 +139,13 @@ export async function runLoad(input: Partial<LoadOptions>): Promise<LoadReport> 
           await sendReplay(socket, address, options.replay as string, totals);
         } else {
           const pacer = perConnectionRate > 0 ? new Pacer(perConnectionRate, start) : null;
-          const sent = await sendFrames(socket, address, pool, { budget: budgets?.[i] ?? Infinity, deadline, pacer }, totals);
+          const tracker = trackers?.[i] ?? null;
+          const sent = await sendFrames(socket, address, pool, { budget: budgets?.[i] ?? Infinity, deadline, pacer, tracker }, totals);
           if (options.corruptEvery > 0) totals.corrupted += Math.floor(sent / options.corruptEvery);
+          if (tracker !== null) {
+            await tracker.waitFor(sent, ACK_WAIT_MS);
+            totals.acked += tracker.acked;
+          }
         }
         await finish(socket, address, LINGER_MS);
       } catch (err) {
@@ -145,7 +159,14 @@ export async function runLoad(input: Partial<LoadOptions>): Promise<LoadReport> 
   if (progress !== null) clearInterval(progress);
   // Let the server close its side (bounded by LINGER_MS) so that it sees a clean FIN, not a reset.
   await Promise.all(sockets.map(whenClosed));
-  return makeReport({ ...totals, connections });
+  const report = makeReport({ ...totals, connections });
+  if (trackers === null) return report;
+  const latencies = trackers.flatMap((t) => t.latenciesMs);
+  return { ...report, acked: totals.acked, ackP50Ms: round3(quantile(latencies, 0.5)), ackP99Ms: round3(quantile(latencies, 0.99)) };
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
 }
 
 async function connectAll(host: string, port: number, count: number, tls: ClientTlsOptions | undefined): Promise<net.Socket[]> {
@@ -173,6 +194,8 @@ interface SendPlan {
   /** performance.now() time to stop at. */
   deadline: number;
   pacer: Pacer | null;
+  /** --acks: told about every write. */
+  tracker: AckTracker | null;
 }
 
 /** Cycles the pool onto one socket in runs of whole frames; returns the frames written. */
@@ -195,7 +218,9 @@ async function sendFrames(socket: net.Socket, address: string, pool: FramePool, 
     sent += run.frames;
     totals.packets += run.frames;
     totals.bytes += run.bytes.length;
-    if (!socket.write(run.bytes)) await waitDrain(socket, address);
+    const flowing = socket.write(run.bytes);
+    plan.tracker?.wrote(sent);
+    if (!flowing) await waitDrain(socket, address);
   }
   return sent;
 }

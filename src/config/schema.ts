@@ -120,6 +120,8 @@ export const configSchema = {
             queueBytes: count(1, 16 * MiB),
             reconnectMinMs: ms(1, 100),
             reconnectMaxMs: ms(1, 30000),
+            // Request ACKs from the target and commit a frame only once it acknowledged it.
+            acks: { type: 'boolean', default: false },
           }, ['host', 'port']),
           // `options` is the one free-form object: it belongs to the module.
           handler('module', { path: str(), options: { type: 'object', default: {} } }, ['path']),
@@ -173,6 +175,8 @@ export interface ForwardHandlerConfig extends HandlerBase {
   readonly queueBytes: number;
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
+  /** Request acknowledgements from the target (ACK_REQUEST) and commit on its ACKs. */
+  readonly acks: boolean;
 }
 
 export interface ModuleHandlerConfig extends HandlerBase {

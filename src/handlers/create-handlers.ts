@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { HandlerConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { createCaptureHandler } from './capture-handler.js';
+import { commitTrackerOf } from './commit-tracker.js';
 import { createForwardHandler } from './forward-handler.js';
 import { createJetStreamHandler } from './jetstream-handler.js';
 import { createLogHandler } from './log-handler.js';
@@ -48,13 +49,17 @@ export async function createHandlers(
   try {
     for (const [index, config] of configs.entries()) {
       const name = config.name;
+      // The handler's position is its index in each connection's commit tracker
+      // (the dispatch builds trackers over the handlers in this order).
       const context: HandlerContext = {
         name,
         log: baseLog.child({ handler: name }),
         reportError: (error) => onError(name, error),
-        // Wired by the acknowledgement work; until then a commit changes nothing.
-        commit: () => {},
-        failCommit: (_connection, error) => onError(name, error),
+        commit: (connection, count) => commitTrackerOf(connection)?.commit(index, count),
+        failCommit: (connection, error) => {
+          onError(name, error);
+          commitTrackerOf(connection)?.fail(index, error);
+        },
       };
       built.push({ name: config.name, handler: await createHandler(config, context, index) });
     }

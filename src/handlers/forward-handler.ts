@@ -5,6 +5,12 @@
  * promise holds those bytes until the socket took them, so a slow or
  * absent target pauses producers instead of dropping. Delivery is
  * at-least-once up to the kernel; see ForwardConnection for the details.
+ *
+ * With `"acks": true` the handler commits late ('deferred'): the relayed
+ * frames carry ACK_REQUEST, and a frame commits (context.commit) when the
+ * target's ACK covers it, so two pkt-ingest servers chain their
+ * acknowledgements end to end. One closure per batch (per read), none per
+ * packet.
  */
 import type { ForwardHandlerConfig } from '../config/schema.js';
 import { ForwardConnection } from '../sinks/forward-connection.js';
@@ -14,7 +20,7 @@ import type { HandlerContext, PacketHandler } from './types.js';
 export type ForwardOptions = Pick<
   ForwardHandlerConfig,
   'host' | 'port' | 'queueBytes' | 'reconnectMinMs' | 'reconnectMaxMs'
-> & { readonly connectTimeoutMs?: number; readonly closeTimeoutMs?: number };
+> & { readonly acks?: boolean; readonly connectTimeoutMs?: number; readonly closeTimeoutMs?: number };
 
 /** A PacketHandler that also shows its connection (stats, state) to the server and tests. */
 export interface ForwardHandler extends PacketHandler {
@@ -35,12 +41,22 @@ export function createForwardHandler(config: ForwardOptions, context: HandlerCon
   connection.start();
 
   const runs = new FrameRuns();
+  const acks = config.acks === true;
   return {
     connection,
+    commitMode: acks ? 'deferred' : 'settle',
     onPacket: (packet, conn) => runs.add(packet, conn),
     onBatchEnd(conn) {
       const segments = runs.take(conn);
-      return segments === null ? undefined : connection.send(segments);
+      if (segments === null) return undefined;
+      if (!acks) return connection.send(segments);
+      // The batch holds this read's packets, the last being number `upTo` of the connection.
+      const upTo = conn.packets;
+      let acked = 0;
+      return connection.send(segments, (frames, total) => {
+        acked += frames;
+        context.commit(conn, upTo - (total - acked));
+      });
     },
     closeConnection: (conn) => runs.delete(conn),
     isHealthy: () => connection.connected,

@@ -31,6 +31,10 @@ export class IngestStats {
   /** Lag of the last sampled packet, and the largest since /status's tracker last sampled (-1: none). */
   lagLastSeconds = -1;
   lagMaxSeconds = -1;
+  /** ACK frames written to producers (FINAL included); bumped by the AckScheduler's writers. */
+  acksSent = 0;
+  /** Open connections in ack mode (WIRE.md Acknowledgements). */
+  connectionsAckMode = 0;
 
   constructor(handlerNames: readonly string[] = []) {
     const errors = {} as Record<FrameErrorReason, number>;

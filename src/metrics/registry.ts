@@ -12,6 +12,11 @@ export interface IngestMetrics {
   readonly registry: Registry;
   /** One observation per read batch, in seconds; negative or non-finite values are ignored. */
   observeLag(seconds: number): void;
+  /**
+   * Ack mode: receipt-to-commit time of a sampled read, in seconds (one
+   * observation per commit growth that covers a sample, never per frame).
+   */
+  observeCommit(seconds: number): void;
   /** The Prometheus text exposition of the whole registry. */
   metricsText(): Promise<string>;
   /** `text/plain; version=0.0.4; charset=utf-8` */
@@ -128,6 +133,15 @@ export function createMetrics(stats: IngestStats, opts: { handlerNames: readonly
     registers,
   });
 
+  mirror('pkt_ingest_acks_total', 'ACK frames sent to producers in ack mode (ACK + FINAL included).', () => stats.acksSent);
+  gauge('pkt_ingest_connections_ack_mode', 'Open connections in ack mode (a producer set ACK_REQUEST).', () => stats.connectionsAckMode);
+  const commit = new Histogram({
+    name: 'pkt_ingest_commit_seconds',
+    help: 'Time from receipt to commit by every handler, for connections in ack mode; one sampled read per commit.',
+    buckets: [...LAG_BUCKETS_SECONDS],
+    registers,
+  });
+
   collectDefaultMetrics({ register: registry });
   for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
 
@@ -138,6 +152,9 @@ export function createMetrics(stats: IngestStats, opts: { handlerNames: readonly
       lag.observe(seconds);
       stats.lagLastSeconds = seconds; // for /status, which cannot read the histogram synchronously
       if (seconds > stats.lagMaxSeconds) stats.lagMaxSeconds = seconds;
+    },
+    observeCommit(seconds: number): void {
+      if (seconds >= 0 && Number.isFinite(seconds)) commit.observe(seconds);
     },
     metricsText: () => registry.metrics(),
     contentType: registry.contentType,

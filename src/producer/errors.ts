@@ -18,7 +18,11 @@ export type ProducerErrorReason =
   /** close() could not deliver bytes that were queued. */
   | 'undelivered'
   /** A constructor option is out of range. */
-  | 'invalid_option';
+  | 'invalid_option'
+  /** Ack mode: sendRaw() bytes are not whole frames, so ACK counts cannot be mapped to them. */
+  | 'invalid_frames'
+  /** Ack mode: the server sent something that is not a valid ACK (the connection is dropped and retried). */
+  | 'protocol';
 
 export class ProducerError extends PktError {
   readonly reason: ProducerErrorReason;
@@ -26,4 +30,10 @@ export class ProducerError extends PktError {
     super(PRODUCER_ERROR_CODE, message, options);
     this.reason = reason;
   }
+}
+
+/** The error for a call on a producer that was closed, or failed for good with `failure`. */
+export function closedError(address: string, failure: ProducerError | null): ProducerError {
+  if (failure === null) return new ProducerError('closed', `pkt producer ${address}: closed`);
+  return new ProducerError('closed', `pkt producer ${address}: failed: ${failure.message}`, { cause: failure });
 }

@@ -22,6 +22,15 @@ export interface ProducerOptions {
   closeTimeoutMs?: number;
   /** Connect over TLS (the server's tcp.tls): `{ ca, cert, key, servername }`. Default: plain TCP. */
   tls?: ClientTlsOptions;
+  /**
+   * Ask the server for acknowledgements (WIRE.md): every frame from send()
+   * gets ACK_REQUEST and a `sequence` extension; frames are kept until
+   * acknowledged and resent after a reconnect; flush() waits for the ACKs.
+   * Default false.
+   */
+  acks?: boolean;
+  /** Ack mode: send() returns false once this many bytes are sent and not acknowledged. Default 8 MiB. */
+  maxUnackedBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -33,6 +42,8 @@ export interface ResolvedOptions {
   readonly slabBytes: number;
   readonly closeTimeoutMs: number;
   readonly tls: ClientTlsOptions | null;
+  readonly acks: boolean;
+  readonly maxUnackedBytes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -56,8 +67,14 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
   }
   const highWaterMark = options.highWaterMark ?? MiB;
   check(isCount(highWaterMark, 1), 'highWaterMark', highWaterMark, 'an integer >= 1 (bytes)');
-  const maxQueuedBytes = options.maxQueuedBytes ?? Math.max(16 * MiB, highWaterMark);
-  check(isCount(maxQueuedBytes, highWaterMark), 'maxQueuedBytes', maxQueuedBytes, `an integer >= highWaterMark (${highWaterMark})`);
+  const acks = options.acks ?? false;
+  check(typeof acks === 'boolean', 'acks', acks, 'true or false');
+  const maxUnackedBytes = options.maxUnackedBytes ?? 8 * MiB;
+  check(isCount(maxUnackedBytes, 1), 'maxUnackedBytes', maxUnackedBytes, 'an integer >= 1 (bytes)');
+  // In ack mode queued bytes include the unacknowledged window: the hard bound must leave room for it.
+  const floor = acks ? Math.max(highWaterMark, maxUnackedBytes) : highWaterMark;
+  const maxQueuedBytes = options.maxQueuedBytes ?? Math.max(16 * MiB, floor);
+  check(isCount(maxQueuedBytes, floor), 'maxQueuedBytes', maxQueuedBytes, `an integer >= ${acks ? 'highWaterMark and maxUnackedBytes' : 'highWaterMark'} (${floor})`);
   const slabBytes = options.slabBytes ?? 256 * 1024;
   check(isCount(slabBytes, 64), 'slabBytes', slabBytes, 'an integer >= 64');
   const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
@@ -73,5 +90,7 @@ export function resolveOptions(options: ProducerOptions): ResolvedOptions {
     slabBytes,
     closeTimeoutMs,
     tls: options.tls ?? null,
+    acks,
+    maxUnackedBytes,
   };
 }

@@ -4,13 +4,15 @@
  * chunks to write and releases each one from its write callback; only then
  * may the slab bytes under it be reused.
  */
-import { encodeFrame, encodeFrameInto, type FrameInput } from '../wire/encode.js';
+import { encodeFrameInto, encodeStampedFrame, type FrameInput, type FrameStamp } from '../wire/encode.js';
 import { type Slab, SlabPool } from './slab-pool.js';
 
 export interface Chunk {
   readonly bytes: Buffer;
   /** The slab `bytes` is a view of, or null for a caller's or a dedicated buffer. */
   readonly slab: Slab | null;
+  /** Whole frames in `bytes` (ack mode maps ACK counts to chunks with it). */
+  readonly frames: number;
 }
 
 export class OutboundQueue {
@@ -19,6 +21,8 @@ export class OutboundQueue {
   /** The open region is slab.buf[start, end): encoded, not yet handed out. */
   private start = 0;
   private end = 0;
+  /** Frames in the open region. */
+  private openFrames = 0;
   private chunks: Chunk[] = [];
   /** Bytes accepted and not yet released: queued plus being written. */
   bytes = 0;
@@ -33,12 +37,12 @@ export class OutboundQueue {
   }
 
   /**
-   * Encodes `frame` (`length` = its encodedLength) at the end of the queue.
+   * Encodes `frame` (`length` = its encodedLength with `stamp`) at the end of the queue.
    * Returns true when a full slab was sealed: worth writing now, not at the turn's end.
    */
-  appendFrame(frame: FrameInput, length: number): boolean {
+  appendFrame(frame: FrameInput, length: number, stamp: FrameStamp | null = null): boolean {
     if (length > this.pool.slabBytes) {
-      this.appendRaw(encodeFrame(frame));
+      this.appendRaw(encodeStampedFrame(frame, stamp), 1);
       return true;
     }
     let slab = this.slab;
@@ -52,15 +56,16 @@ export class OutboundQueue {
       slab = this.slab = this.pool.acquire();
       this.start = this.end = 0;
     }
-    this.end += encodeFrameInto(frame, slab.buf, this.end);
+    this.end += encodeFrameInto(frame, slab.buf, this.end, stamp);
+    this.openFrames++;
     this.bytes += length;
     return rolled;
   }
 
-  /** Queues the caller's bytes as they are; the caller must not change them until released. */
-  appendRaw(bytes: Buffer): void {
+  /** Queues the caller's bytes (`frames` whole frames) as they are; the caller must not change them until released. */
+  appendRaw(bytes: Buffer, frames: number): void {
     this.seal();
-    this.chunks.push({ bytes, slab: null });
+    this.chunks.push({ bytes, slab: null, frames });
     this.bytes += bytes.length;
   }
 
@@ -91,8 +96,9 @@ export class OutboundQueue {
   private seal(): void {
     const slab = this.slab;
     if (slab === null || this.end === this.start) return;
-    this.chunks.push({ bytes: slab.buf.subarray(this.start, this.end), slab });
+    this.chunks.push({ bytes: slab.buf.subarray(this.start, this.end), slab, frames: this.openFrames });
     slab.refs++;
     this.start = this.end;
+    this.openFrames = 0;
   }
 }

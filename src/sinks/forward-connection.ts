@@ -17,11 +17,22 @@
  * first thing on the next connection: the target may see a frame twice
  * (and, on the dead connection, a torn tail it counts as `truncated`),
  * never a torn frame on a live one. TCP gives no delivery ack: bytes the
- * kernel had accepted when the connection died may be lost. Only an
- * application-level ack could close that gap; PKT has none.
+ * kernel had accepted when the connection died may be lost.
+ *
+ * With `acks` (WIRE.md Acknowledgements) that gap closes: each batch is
+ * written as a stamped copy (forward-acks.ts) with ACK_REQUEST set, its
+ * promise still resolves when the socket took it (ring bytes released),
+ * but it stays queued until the target's ACK covers its frames; then
+ * `onAcked` tells the handler how many of its frames committed. A new
+ * connection resends every batch not acknowledged, from its first
+ * unacknowledged frame. queueBytes then bounds the unacknowledged bytes.
  */
 import { connect, type Socket } from 'node:net';
 import { backoffDelay } from '../retry/backoff.js';
+import { AckReader } from '../ack/ack-reader.js';
+import { type AckedBatch, ForwardAcks, type OnAcked } from './forward-acks.js';
+
+export type { OnAcked } from './forward-acks.js';
 
 export interface ForwardConnectionOptions {
   readonly host: string;
@@ -34,11 +45,11 @@ export interface ForwardConnectionOptions {
   readonly connectTimeoutMs?: number;
   /** close() waits this long for the queue to drain, then drops it (rejecting). Default 5 s. */
   readonly closeTimeoutMs?: number;
+  /** Request acknowledgements from the target and keep batches until acknowledged. Default false. */
+  readonly acks?: boolean;
 }
 
-interface Batch {
-  readonly segments: Buffer[];
-  readonly bytes: number;
+interface Batch extends AckedBatch {
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
 }
@@ -69,6 +80,8 @@ export class ForwardConnection {
   private state: 'idle' | 'running' | 'closing' | 'closed' = 'idle';
   private closing: Promise<void> | null = null;
   private drained: (() => void) | null = null;
+  /** Ack mode: counts per target connection, and stats (framesAcked, finals). */
+  readonly acks = new ForwardAcks();
 
   constructor(options: ForwardConnectionOptions) {
     this.options = options;
@@ -99,7 +112,7 @@ export class ForwardConnection {
   }
 
   /** Queues whole-frame views; resolves once the socket took them (see the delivery note). */
-  send(segments: Buffer[]): Promise<void> {
+  send(segments: Buffer[], onAcked: OnAcked | null = null): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') {
       return Promise.reject(new Error(`forward to ${this.target} is closed`));
     }
@@ -107,7 +120,7 @@ export class ForwardConnection {
     for (const s of segments) bytes += s.length;
     if (bytes === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.queue.push({ segments, bytes, resolve, reject });
+      this.queue.push({ segments, bytes, resolve, reject, onAcked, frames: 0, acked: 0 });
       this.pump();
     });
   }
@@ -173,8 +186,35 @@ export class ForwardConnection {
       this.lastError = error;
     });
     socket.on('close', () => this.onClose(socket));
-    // Read and discard whatever the target sends: reading is how its FIN is noticed.
-    socket.resume();
+    if (this.options.acks) {
+      const reader = new AckReader({
+        onAck: (committed, reason) => this.onAck(socket, committed, reason),
+        onProtocolError: (message) => socket.destroy(new Error(`forward target ${this.target}: ${message}`)),
+      });
+      socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    } else {
+      // Read and discard whatever the target sends: reading is how its FIN is noticed.
+      socket.resume();
+    }
+  }
+
+  /** Ack mode: the target acknowledged `committed` frames of `socket`; batches it covers leave the queue. */
+  private onAck(socket: Socket, committed: number, reason: string | null): void {
+    if (socket !== this.socket) return;
+    if (reason !== null) this.acks.finals++; // the target closes; the rest goes out on the next connection
+    const done = this.acks.ack(this.queue, committed);
+    if (done < 0) {
+      socket.destroy(new Error(`forward target ${this.target} acknowledged ${committed} frames, more than were sent`));
+      return;
+    }
+    for (const batch of this.queue.splice(0, done)) {
+      this.written--;
+      this.writtenBytes -= batch.bytes;
+      this.bytesSent += batch.bytes;
+      this.batchesSent++;
+    }
+    if (this.queue.length === 0) this.drained?.();
+    else this.pump();
   }
 
   private onConnect(socket: Socket): void {
@@ -192,10 +232,11 @@ export class ForwardConnection {
     if (socket !== this.socket) return;
     this.socket = null;
     this.connected = false;
-    // Unconfirmed batches go out again, whole and first, on the next connection.
+    // Unconfirmed batches go out again, whole (ack mode: from the first unacknowledged frame) and first.
     this.resent += this.written;
     this.written = 0;
     this.writtenBytes = 0;
+    this.acks.newConnection();
     if (this.state === 'closed' || this.state === 'idle') return;
     this.attempt++;
     const delay = backoffDelay(this.attempt, { minMs: this.options.reconnectMinMs, maxMs: this.options.reconnectMaxMs });
@@ -214,12 +255,17 @@ export class ForwardConnection {
     while (this.written < queue.length && this.writtenBytes < this.options.queueBytes) {
       const batch = queue[this.written++];
       this.writtenBytes += batch.bytes;
+      if (this.options.acks) {
+        socket.write(this.acks.stamped(batch), (error) => !error && batch.resolve()); // ring released; the copy stays
+        continue;
+      }
       const last = batch.segments.length - 1;
       for (let i = 0; i < last; i++) socket.write(batch.segments[i]);
       socket.write(batch.segments[last], (error) => this.onWritten(socket, batch, error));
     }
     socket.uncork();
   }
+
 
   private onWritten(socket: Socket, batch: Batch, error: Error | null | undefined): void {
     // A failed write is left to onClose, which queues it again. So is one that "succeeds" on a

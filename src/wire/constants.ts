@@ -39,6 +39,12 @@ export const Flags = {
   ENCRYPTED: 0x02,
   PRIORITY: 0x04,
   FRAGMENT: 0x08,
+  /** Producer to server: acknowledge this connection's frames (WIRE.md, Acknowledgements). */
+  ACK_REQUEST: 0x10,
+  /** Server to producer only: an acknowledgement frame. */
+  ACK: 0x20,
+  /** Server to producer only, with ACK: the server closes the connection after this frame. */
+  FINAL: 0x40,
 } as const;
 
 export const ExtensionType = {
@@ -46,6 +52,8 @@ export const ExtensionType = {
   ENCRYPTION: 2,
   COMPRESSION: 3,
   ROUTING: 4,
+  /** 16-byte producer id + u64 LE sequence number (WIRE.md, Acknowledgements). */
+  SEQUENCE: 5,
   /** 0x80..0xFF are custom. */
   CUSTOM_MIN: 0x80,
 } as const;

@@ -18,6 +18,7 @@ import {
   OFFSET_VERSION,
   VERSION,
 } from './constants.js';
+import { SEQUENCE_RECORD_BYTES, writeSequenceRecord } from './sequence.js';
 
 export interface ExtensionRecord {
   /** u8 record type (see ExtensionType). */
@@ -41,6 +42,17 @@ export interface FrameInput {
   checksum?: number;
 }
 
+/**
+ * What a producer in ack mode adds to each frame without building a new
+ * FrameInput: flag bits OR-ed in (ACK_REQUEST) and a `sequence` record
+ * after the frame's own extensions. Reused across frames by its owner.
+ */
+export interface FrameStamp {
+  flags: number;
+  producerId: Uint8Array;
+  sequence: number;
+}
+
 function idByteLength(id: string | Uint8Array): number {
   return typeof id === 'string' ? Buffer.byteLength(id, 'utf8') : id.length;
 }
@@ -52,9 +64,9 @@ export function encodedHeaderLength(frame: FrameInput): number {
   return len;
 }
 
-/** Total wire bytes of a frame. */
-export function encodedLength(frame: FrameInput): number {
-  return encodedHeaderLength(frame) + frame.payload.length;
+/** Total wire bytes of a frame (with `stamp`: its sequence record included). */
+export function encodedLength(frame: FrameInput, stamp: FrameStamp | null = null): number {
+  return encodedHeaderLength(frame) + (stamp === null ? 0 : SEQUENCE_RECORD_BYTES) + frame.payload.length;
 }
 
 function writeId(target: Buffer, at: number, id: string | Uint8Array): number {
@@ -67,8 +79,8 @@ function writeId(target: Buffer, at: number, id: string | Uint8Array): number {
  * Encodes `frame` into `target` at `offset`; returns the bytes written.
  * Throws EncodeError if the frame breaks the format or does not fit.
  */
-export function encodeFrameInto(frame: FrameInput, target: Buffer, offset = 0): number {
-  const headerLen = encodedHeaderLength(frame);
+export function encodeFrameInto(frame: FrameInput, target: Buffer, offset = 0, stamp: FrameStamp | null = null): number {
+  const headerLen = encodedHeaderLength(frame) + (stamp === null ? 0 : SEQUENCE_RECORD_BYTES);
   const payloadLen = frame.payload.length;
   if (headerLen > MAX_HEADER_LEN) {
     throw new EncodeError(`header is ${headerLen} bytes; PKT v1 allows at most ${MAX_HEADER_LEN}: shorten the ids or extensions`);
@@ -83,7 +95,7 @@ export function encodeFrameInto(frame: FrameInput, target: Buffer, offset = 0): 
   }
   target.writeUInt32LE(MAGIC_U32, offset);
   target[offset + OFFSET_VERSION] = frame.version ?? VERSION;
-  target[offset + OFFSET_FLAGS] = frame.flags ?? 0;
+  target[offset + OFFSET_FLAGS] = (frame.flags ?? 0) | (stamp === null ? 0 : stamp.flags);
   target.writeUInt16LE(headerLen, offset + OFFSET_HEADER_LEN);
   target.writeUInt32LE(payloadLen, offset + OFFSET_PAYLOAD_LEN);
   const ts = frame.timestamp ?? 0;
@@ -106,6 +118,7 @@ export function encodeFrameInto(frame: FrameInput, target: Buffer, offset = 0): 
       at += EXTENSION_HEADER_BYTES + ext.value.length;
     }
   }
+  if (stamp !== null) at += writeSequenceRecord(target, at, stamp.producerId, stamp.sequence);
   target.set(frame.payload, at);
   const checksum = frame.checksum ?? crc32(target, at, at + payloadLen);
   target.writeUInt32LE(checksum >>> 0, offset + OFFSET_CHECKSUM);
@@ -114,7 +127,12 @@ export function encodeFrameInto(frame: FrameInput, target: Buffer, offset = 0): 
 
 /** Encodes `frame` into a new Buffer of exactly its length. */
 export function encodeFrame(frame: FrameInput): Buffer {
-  const out = Buffer.allocUnsafe(encodedLength(frame));
-  encodeFrameInto(frame, out, 0);
+  return encodeStampedFrame(frame, null);
+}
+
+/** encodeFrame, with a producer's ack-mode stamp (null: none). */
+export function encodeStampedFrame(frame: FrameInput, stamp: FrameStamp | null): Buffer {
+  const out = Buffer.allocUnsafe(encodedLength(frame, stamp));
+  encodeFrameInto(frame, out, 0, stamp);
   return out;
 }

@@ -157,7 +157,7 @@ describe('loadConfig errors in the file', () => {
     [{ handlers: [{ type: 'log', path: 'a' }] }, 'config handlers[0].path: unknown key (allowed keys: type, name, level)'],
     [
       { handlers: [{ type: 'forward', host: 'h', port: 1, queue: 1 }] },
-      'config handlers[0].queue: unknown key (allowed keys: type, name, host, port, queueBytes, reconnectMinMs, reconnectMaxMs)',
+      'config handlers[0].queue: unknown key (allowed keys: type, name, host, port, queueBytes, reconnectMinMs, reconnectMaxMs, acks)',
     ],
     [{ handlers: [{ type: 'module', path: 'm.js', option: {} }] }, 'config handlers[0].option: unknown key (allowed keys: type, name, path, options)'],
     [{ tcp: { 'a b': 1 } }, `config tcp["a b"]: unknown key (allowed keys: ${TCP_KEYS})`],

@@ -76,7 +76,7 @@ describe('config schema', () => {
       { type: 'log', name: 'log', level: 'info' },
       {
         type: 'forward', name: 'forward', host: 'collector', port: 7400,
-        queueBytes: 16 * 1024 * 1024, reconnectMinMs: 100, reconnectMaxMs: 30000,
+        queueBytes: 16 * 1024 * 1024, reconnectMinMs: 100, reconnectMaxMs: 30000, acks: false,
       },
       { type: 'module', name: 'module', path: './h.js', options: {} },
       {

@@ -3,7 +3,19 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createForwardHandler, type ForwardHandler } from '../../src/handlers/forward-handler.js';
+import type { ConnectionInfo, Packet } from '../../src/handlers/types.js';
+import { Flags } from '../../src/wire/constants.js';
+import { startFakeAckServer } from '../helpers/fake-ack-server.js';
 import { Driver, connectionInfo, frames, silent } from './drive.js';
+
+/** Polls `test` every few ms (bounded): for callbacks with no event to await. */
+async function until(test: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await delay(2);
+  }
+}
 
 /** A loopback target that collects what each of its connections receives. */
 class Target {
@@ -61,11 +73,14 @@ class Target {
 
 let handler: ForwardHandler | null = null;
 let target: Target | null = null;
+let cleanupFake: (() => Promise<void>) | null = null;
 afterEach(async () => {
   await handler?.close?.();
   await target?.close();
+  await cleanupFake?.();
   handler = null;
   target = null;
+  cleanupFake = null;
 });
 
 function build(port: number, over: { closeTimeoutMs?: number } = {}): ForwardHandler {
@@ -189,5 +204,81 @@ describe('forward handler', () => {
     handler = null;
     await expect(held).rejects.toThrow(/undelivered/);
     expect(String(driver.holdErrors[0])).toMatch(/forward to 127\.0\.0\.1:\d+: closed with 1 batches \(\d+ bytes\) undelivered/);
+  });
+});
+
+describe('forward handler with acks', () => {
+  /** Hands `list` to the handler as one read from one ring buffer, counting connection.packets like the server. */
+  function deliver(h: ForwardHandler, conn: { packets: number } & ConnectionInfo, list: Buffer[]): { ring: Buffer; held: Promise<void> } {
+    const ring = Buffer.concat(list);
+    let at = 0;
+    for (const f of list) {
+      conn.packets++;
+      h.onPacket({ buffer: ring, frameStart: at, frameLength: f.length } as Packet, conn);
+      at += f.length;
+    }
+    return { ring, held: h.onBatchEnd?.(conn) ?? Promise.resolve() };
+  }
+
+  function buildAcked(port: number, commits: number[]): ForwardHandler {
+    handler = createForwardHandler(
+      { host: '127.0.0.1', port, queueBytes: 1 << 20, reconnectMinMs: 5, reconnectMaxMs: 40, acks: true },
+      { name: 'forward', log: silent, reportError: () => {}, commit: (_c, n) => commits.push(n), failCommit: () => {} },
+    );
+    return handler;
+  }
+
+  it('sets ACK_REQUEST on relayed frames (only that byte), never in the ring, and commits on the target ACK', async () => {
+    const fake = await startFakeAckServer(() => ({ autoAck: false }));
+    cleanupFake = fake.close;
+    const commits: number[] = [];
+    const h = buildAcked(fake.port, commits);
+    expect(h.commitMode).toBe('deferred');
+    await connected(h);
+    const conn = { ...connectionInfo(1), packets: 0 };
+    const list = frames(10);
+    const { ring, held } = deliver(h, conn, list);
+    await held; // written: the ring bytes are released...
+    expect(ring.equals(Buffer.concat(list))).toBe(true); // ...and were never patched
+    await fake.until(() => fake.all().length === 10);
+    expect(commits).toEqual([]); // ...but nothing commits before the target acknowledges
+    fake.all().forEach((f, i) => {
+      const expected = Buffer.from(list[i]);
+      expected[5] |= Flags.ACK_REQUEST;
+      expect(f.bytes.equals(expected)).toBe(true);
+    });
+    fake.connections[0].ack(4);
+    await until(() => commits.length === 1);
+    fake.connections[0].ack(10);
+    await until(() => commits.length === 2);
+    expect(commits).toEqual([4, 10]);
+  });
+
+  it('resends unacknowledged frames from its own copy after the target drops the connection mid-stream', async () => {
+    // The first target connection vanishes after 25 frames, acknowledging 22 of them.
+    const fake = await startFakeAckServer((i) => (i === 0 ? { dropAfter: 25 } : {}));
+    cleanupFake = fake.close;
+    const commits: number[] = [];
+    const h = buildAcked(fake.port, commits);
+    await connected(h);
+    const conn = { ...connectionInfo(2), packets: 0 };
+    const all = frames(60);
+    for (let k = 0; k < 60; k += 10) {
+      const { ring, held } = deliver(h, conn, all.slice(k, k + 10));
+      await held;
+      ring.fill(0xee); // the server reuses ring bytes once released: a resend must not read them
+    }
+    await until(() => commits.at(-1) === 60);
+    for (let i = 1; i < commits.length; i++) expect(commits[i]).toBeGreaterThan(commits[i - 1]);
+    const received = fake.all().map((f) => {
+      const plain = Buffer.from(f.bytes);
+      plain[5] &= ~Flags.ACK_REQUEST;
+      return plain.toString('hex');
+    });
+    const expected = all.map((f) => f.toString('hex'));
+    expect(new Set(received)).toEqual(new Set(expected)); // nothing lost, nothing corrupt
+    expect(fake.connections[1].frames[0].bytes.subarray(24).equals(all[22].subarray(24))).toBe(true); // resumes at the first unacked
+    expect(received.length - expected.length).toBe(3); // duplicates: only the 3 unacknowledged frames
+    expect(h.connection.acks.framesAcked).toBe(60); // 22 on the first connection, 38 on the second
   });
 });

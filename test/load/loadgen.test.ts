@@ -13,7 +13,10 @@ import { FrameCounter } from '../../load/lib/frame-counter.js';
 import { generateFramePool, POOL_BUFFER_BYTES, type FramePoolOptions } from '../../load/lib/frame-pool.js';
 import { Pacer } from '../../load/lib/pacer.js';
 import { PoolCursor } from '../../load/lib/pool-cursor.js';
+import { formatReport } from '../../load/lib/report.js';
 import { runLoad } from '../../load/lib/run-load.js';
+import { Flags } from '../../src/wire/constants.js';
+import { startFakeAckServer } from '../helpers/fake-ack-server.js';
 import { deadPort } from '../helpers/live-server.js';
 
 const HOST = '127.0.0.1';
@@ -334,5 +337,40 @@ describe('loadgen CLI', () => {
     expect(result.code).toBe(0);
     const [seen] = await server.ended(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ packets: 1000, bytes: seen.bytes, errors: 0 });
+  });
+});
+
+describe('runLoad --acks', () => {
+  it('sets ACK_REQUEST on every frame, waits for the ACKs and reports them with latencies', async () => {
+    const server = await startFakeAckServer();
+    try {
+      const report = await runLoad({ port: server.port, connections: 2, packets: 3001, payloadMin: 10, payloadMax: 200, acks: true });
+      const frames = server.all();
+      expect(frames).toHaveLength(3001);
+      expect(frames.every((f) => (f.flags & Flags.ACK_REQUEST) !== 0)).toBe(true);
+      expect(report).toMatchObject({ packets: 3001, acked: 3001, errors: 0 });
+      expect(report.ackP50Ms).toBeGreaterThan(0);
+      expect(report.ackP99Ms).toBeGreaterThanOrEqual(report.ackP50Ms as number);
+      expect(formatReport(report)).toMatch(/acked\s+3001/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reports fewer acked frames when the server acknowledges only part', async () => {
+    const server = await startFakeAckServer(() => ({ autoAck: false }));
+    try {
+      const run = runLoad({ port: server.port, packets: 100, payloadMin: 10, payloadMax: 10, acks: true });
+      await server.until(() => server.all().length === 100);
+      server.connections[0].ack(60);
+      server.connections[0].socket.end(); // the load tool stops waiting when the server closes
+      expect(await run).toMatchObject({ packets: 100, acked: 60 });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('rejects --acks with --replay', () => {
+    expect(() => parseLoadArgs(['--replay', 'f', '--acks'])).toThrow(/--acks/);
   });
 });

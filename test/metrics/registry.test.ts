@@ -135,6 +135,23 @@ describe('createMetrics', () => {
     expect(s.get('pkt_ingest_lag_seconds_sum')).toBeCloseTo(3.0002);
   });
 
+  it('exposes the ack metrics: ACKs sent, ack-mode connections and commit latency', async () => {
+    const { stats, metrics } = setup();
+    let s = samples(await metrics.metricsText());
+    expect(s.get('pkt_ingest_acks_total')).toBe(0);
+    expect(s.get('pkt_ingest_connections_ack_mode')).toBe(0);
+    expect(s.get('pkt_ingest_commit_seconds_count')).toBe(0);
+    stats.acksSent = 7;
+    stats.connectionsAckMode = 2;
+    metrics.observeCommit(0.004);
+    metrics.observeCommit(-1);
+    s = samples(await metrics.metricsText());
+    expect(s.get('pkt_ingest_acks_total')).toBe(7);
+    expect(s.get('pkt_ingest_connections_ack_mode')).toBe(2);
+    expect(s.get('pkt_ingest_commit_seconds_count')).toBe(1);
+    expect(s.get('pkt_ingest_commit_seconds_bucket{le="0.005"}')).toBe(1);
+  });
+
   it('gives each server its own registry: two in one process do not clash', async () => {
     const a = setup();
     const b = setup();
