@@ -139,7 +139,7 @@ describe('parseCli commands', () => {
   it.each([
     [['start'], 'unknown command "start" (allowed: serve, inspect, dump, replay, top, help)'],
     [['Serve'], 'unknown command "Serve" (allowed: serve, inspect, dump, replay, top, help)'],
-    [['help', 'start'], 'help: unknown command "start" (allowed: serve, inspect)'],
+    [['help', 'start'], 'help: unknown command "start" (allowed: serve, inspect, dump, replay, top)'],
     [['--port', '1'], '--port: unknown flag for pkt-ingest without a command (allowed: -h, --help, -v, --version); it goes after a command'],
     [['--config', 'c.json', 'serve'], '--config: unknown flag for pkt-ingest without a command (allowed: -h, --help, -v, --version); it goes after a command'],
     [['--bogus'], '--bogus: unknown flag for pkt-ingest without a command (allowed: -h, --help, -v, --version)'],
