@@ -11,6 +11,7 @@
  * Needs `npm install` (it builds dist/, which `pkt-ingest` resolves to).
  * Ctrl-C stops it cleanly (unacknowledged messages are redelivered later).
  */
+import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
