@@ -1,9 +1,9 @@
 /**
  * One line per frame for `pkt-ingest dump`: text for people, JSON for
- * tools. Only what is printed is computed: the payload is encoded only in
- * the chosen encoding (and only the preview's bytes in text), ids come from
- * the decoder's id cache, and their JSON escapes are reused while an id
- * repeats. Pure functions of a PacketView; no state but those caches.
+ * tools (JSON: json-line-writer.ts). Only what is printed is computed: the
+ * payload is encoded only in the chosen encoding (and only the preview's
+ * bytes in text), ids come from the decoder's id cache. Pure functions of a
+ * PacketView.
  */
 import type { PacketView } from '../frame/packet-view.js';
 import type { PayloadEncoding } from './tool-args.js';
@@ -102,42 +102,8 @@ export function textLine(view: PacketView, encoding: PayloadEncoding | undefined
   );
 }
 
-/** JSON lines; keeps the escaped ids while they repeat. */
-export class JsonLines {
-  private source = '';
-  private sourceJson = '""';
-  private dest = '';
-  private destJson = '""';
-  constructor(private readonly encoding: PayloadEncoding) {}
-
-  line(view: PacketView): string {
-    const source = view.sourceId;
-    if (source !== this.source) {
-      this.source = source;
-      this.sourceJson = JSON.stringify(source);
-    }
-    const dest = view.destId;
-    if (dest !== this.dest) {
-      this.dest = dest;
-      this.destJson = JSON.stringify(dest);
-    }
-    const ts = view.timestamp;
-    // Exact digits beyond 2^53 (JSON numbers have no size limit; a reader may round them).
-    const timestamp = ts > Number.MAX_SAFE_INTEGER ? view.timestampBigInt.toString() : String(ts);
-    const payloadStart = view.frameStart + view.headerLength;
-    const payloadEnd = payloadStart + view.payloadLength;
-    const enc = this.encoding;
-    const payload =
-      enc === 'none' ? 'null' : enc === 'utf8' ? JSON.stringify(view.buffer.toString('utf8', payloadStart, payloadEnd)) : `"${view.buffer.toString(enc, payloadStart, payloadEnd)}"`;
-    return (
-      `{"offset":${view.offset},"version":${view.version},"flags":${view.flags},"timestamp":${timestamp},` +
-      `"sourceId":${this.sourceJson},"destId":${this.destJson},"extensions":${extensionsJson(view)},` +
-      `"payloadLength":${view.payloadLength},"payload":${payload}}\n`
-    );
-  }
-}
-
-function extensionsJson(view: PacketView): string {
+/** The extensions as a JSON array (ASCII): the writer's rare path (json-line-writer.ts). */
+export function extensionsJson(view: PacketView): string {
   if (view.destEnd + 1 === view.frameStart + view.headerLength) return '[]';
   const parts: string[] = [];
   for (const ext of view.extensions()) {

@@ -11,7 +11,8 @@ import { captureFiles } from '../capture/capture-files.js';
 import { CaptureFrameError } from '../capture/errors.js';
 import { readCapture, type CaptureReader } from '../capture/read-capture.js';
 import type { PacketView } from '../frame/packet-view.js';
-import { JsonLines, textLine } from './dump-format.js';
+import { textLine } from './dump-format.js';
+import { JsonLineWriter } from './json-line-writer.js';
 import { missingCapture } from './capture-input.js';
 import { si, startProgress } from './progress.js';
 import type { DumpCommand } from './tool-args.js';
@@ -37,7 +38,7 @@ export async function runDump(cmd: DumpCommand, io: DumpIo): Promise<number> {
   const single = cmd.files.length === 1;
   const reader = readCapture(single ? cmd.files[0] : cmd.files, { follow: cmd.follow, signal: io.signal });
   const headers = !cmd.json && (!single || captureFiles(cmd.files[0]).length > 1);
-  const json = cmd.json ? new JsonLines(cmd.payload ?? 'base64') : null;
+  const json = cmd.json ? new JsonLineWriter(cmd.payload ?? 'base64') : null;
   const total = cmd.follow ? 0 : cmd.files.flatMap((f) => (single ? captureFiles(f) : [f])).reduce((n, f) => n + sizeOf(f), 0);
   const progress = io.out.isTTY || cmd.follow ? null : startProgress(() => `dump: ${si(reader.frames)} frames, ${si(reader.bytesRead)}B of ${si(total)}B`);
 
@@ -60,12 +61,15 @@ export async function runDump(cmd: DumpCommand, io: DumpIo): Promise<number> {
     fill = 0;
     if (!io.out.write(chunk)) await drained(io.out);
   };
+  /** Makes room for `need` more bytes: rare (a long line); order is kept by the stream. */
+  const room = (need: number): void => {
+    if (fill + need <= out.length) return;
+    if (fill > 0) void io.out.write(out.subarray(0, fill));
+    out = Buffer.allocUnsafe(Math.max(OUT_BYTES, need));
+    fill = 0;
+  };
   const emit = (line: string): void => {
-    if (fill + line.length * 3 > out.length) {
-      if (fill > 0) void io.out.write(out.subarray(0, fill)); // rare: a long line; order is kept by the stream
-      out = Buffer.allocUnsafe(Math.max(OUT_BYTES, line.length * 3));
-      fill = 0;
-    }
+    room(line.length * 3);
     fill += out.write(line, fill);
   };
   const timer = cmd.follow ? setInterval(() => void flush(), FLUSH_MS) : null;
@@ -77,7 +81,11 @@ export async function runDump(cmd: DumpCommand, io: DumpIo): Promise<number> {
       if (headers || lastFile !== '') emit(`==> ${reader.file} <==\n`);
       lastFile = reader.file;
     }
-    emit(json === null ? textLine(view, cmd.payload) : json.line(view));
+    if (json === null) emit(textLine(view, cmd.payload));
+    else {
+      room(json.bound(view));
+      fill = json.write(view, out, fill);
+    }
     printed++;
   };
 
