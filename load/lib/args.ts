@@ -49,7 +49,7 @@ Replay
                         \`pkt-ingest replay\` (npx pkt-ingest replay --help)
 
 Acknowledgements
-  --acks                set ACK_REQUEST on every frame (WIRE.md); read the
+  --acks                set ACK_REQUEST on every frame (docs/protocol.md); read the
                         server's ACKs, wait up to 10 s for the last ones and
                         report acked frames and the ack latency per write
                         (p50, p99). Not with --replay.

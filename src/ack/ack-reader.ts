@@ -1,13 +1,13 @@
 /**
  * Client side (producer, forward): reads what a server writes back on an ack-mode connection: ACK frames
- * (WIRE.md Acknowledgements), decoded by the server's own FrameDecoder.
+ * (docs/protocol.md Acknowledgements), decoded by the server's own FrameDecoder.
  * One per connection; it owns the few bytes of a frame split across reads.
  *
  *   socket 'data' -> push(chunk) -> decoder -> onAck(committed, reason|null)
  *                                           -> onError(message) (not PKT, or an ACK
  *                                              payload that is no count): drop the connection
  *
- * Frames that are not ACKs are ignored (WIRE.md: only ACK frames flow back).
+ * Frames that are not ACKs are ignored (docs/protocol.md: only ACK frames flow back).
  */
 import { FrameDecoder, type FrameSink } from '../frame/frame-decoder.js';
 import type { PacketView } from '../frame/packet-view.js';

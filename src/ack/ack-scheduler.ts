@@ -7,7 +7,7 @@
  *   setImmediate (check phase, same loop iteration as the I/O that committed)
  *     -> each pending writer writes ONE ACK with its latest count
  *
- * So an ACK leaves well within WIRE.md's 10 ms of its commit (the same
+ * So an ACK leaves well within docs/protocol.md's 10 ms of its commit (the same
  * turn, unless the loop itself is blocked), and all commits of a turn on
  * a connection coalesce into one ACK. The scheduler owns only the pending
  * list; writers own their counts. It holds no socket and survives drain:

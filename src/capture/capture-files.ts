@@ -1,7 +1,7 @@
 /**
  * Which files make up a capture, and in what order.
  *
- * The capture handler rotates by renaming (CONTRACT.md): the live file is
+ * The capture handler rotates by renaming (README.md, dump): the live file is
  * `path`; at rotateBytes it becomes `path.1`, older ones shift up to
  * `path.2` ... `path.keepFiles`, and a fresh `path` begins. Oldest first:
  *

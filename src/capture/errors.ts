@@ -3,7 +3,7 @@ import { ErrorCodes, PktError } from '../errors.js';
 import type { FrameErrorReason } from '../wire/reasons.js';
 
 export class CaptureFrameError extends PktError {
-  /** The WIRE.md reason. */
+  /** The docs/protocol.md reason. */
   readonly reason: FrameErrorReason;
   /** Byte offset of the bad frame's first byte in `file`. */
   readonly offset: number;

@@ -197,7 +197,7 @@ export function replayCommand(values: Record<string, string | boolean | undefine
   const connections = count('replay', '--connections', values.connections as string | undefined, 1, 1000) ?? 1;
   if (values.acks === true) {
     // One line to drop once the acknowledgement feature lands (see src/cli/replay.ts).
-    throw usage('replay', '--acks needs the server acknowledgement feature (WIRE.md, Acknowledgements), which this build does not have yet');
+    throw usage('replay', '--acks needs the server acknowledgement feature (docs/protocol.md, Acknowledgements), which this build does not have yet');
   }
   return { kind: 'replay', files: list, host, port, rate, connections, acks: false };
 }

@@ -1,6 +1,6 @@
 /**
  * SIGHUP: what a re-read configuration may change while running, and
- * applying it. Reloadable (CONTRACT.md): the TLS files (`tcp.tls`,
+ * applying it. Reloadable (OPERATIONS.md, "Reload without a restart"): the TLS files (`tcp.tls`,
  * `http.tls`, re-read from the paths the server started with), `tcp.allow`
  * and `log.level`. Any other difference is reported as needing a restart and
  * left alone; a file or value that fails keeps the old setting.

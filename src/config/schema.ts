@@ -125,7 +125,7 @@ export const configSchema = {
           }, ['host', 'port']),
           // `options` is the one free-form object: it belongs to the module.
           handler('module', { path: str(), options: { type: 'object', default: {} } }, ['path']),
-          // Names and defaults as CONTRACT.md's `jetstream` bullet; subject and stream syntax are checked in load-config.
+          // Names and defaults as docs/jetstream.md; subject and stream syntax are checked in load-config.
           handler('jetstream', {
             servers: { type: 'array', minItems: 1, items: str(), default: ['nats://127.0.0.1:4222'] },
             stream: str('PKT'),

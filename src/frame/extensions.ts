@@ -14,7 +14,7 @@ export function* iterateExtensions(buf: Buffer, start: number, end: number): Ite
 
 /**
  * Offset of the first malformed record in buf[start, end), or -1 if the
- * records tile the range exactly (WIRE.md: `bad_extension` otherwise).
+ * records tile the range exactly (docs/protocol.md: `bad_extension` otherwise).
  */
 export function findBadExtension(buf: Uint8Array, start: number, end: number): number {
   let p = start;

@@ -13,7 +13,7 @@
  *
  * Lengths and header results are kept across calls, relative to the frame
  * start, so a frame that arrives in many reads (or moves in the ring) is
- * parsed once. Checks follow WIRE.md's order; on the first failure the
+ * parsed once. Checks follow docs/protocol.md's order; on the first failure the
  * decoder stops with `error` set and the bad frame's start in `errorOffset`.
  */
 import { crc32Int32 } from '../wire/crc32.js';
@@ -222,7 +222,7 @@ export class FrameDecoder {
     this.errorOffset = this.offset;
   }
 
-  /** The fixed fields: magic, version, header_len, payload_len (in WIRE.md order). */
+  /** The fixed fields: magic, version, header_len, payload_len (in docs/protocol.md order). */
   private checkHead(buf: Buffer, p: number): FrameErrorReason | null {
     if (i32(buf, p) !== MAGIC_U32) return 'bad_magic';
     if (buf[p + OFFSET_VERSION] !== VERSION) return 'unsupported_version';
@@ -264,7 +264,7 @@ export class FrameDecoder {
     return end === headerEnd ? -1 : end;
   }
 
-  /** Ids terminated, then valid UTF-8, then TLV records fit (WIRE.md order). */
+  /** Ids terminated, then valid UTF-8, then TLV records fit (docs/protocol.md order). */
   private checkHeader(buf: Buffer, p: number): FrameErrorReason | null {
     const headerEnd = p + this.headerLength;
     const sourceStart = p + OFFSET_IDS;

@@ -1,5 +1,5 @@
 /**
- * Commit tracking for one connection in ack mode (WIRE.md Acknowledgements,
+ * Commit tracking for one connection in ack mode (docs/protocol.md Acknowledgements,
  * DESIGN-COMMIT.md): which of the connection's accepted frames every
  * handler has committed.
  *

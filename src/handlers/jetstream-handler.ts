@@ -1,5 +1,5 @@
 /**
- * The `jetstream` handler (CONTRACT.md): frames into a NATS JetStream
+ * The `jetstream` handler (docs/jetstream.md): frames into a NATS JetStream
  * stream, many whole frames per message, committed when the PubAck says the
  * stream stored them (commitMode 'deferred').
  *

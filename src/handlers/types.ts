@@ -35,7 +35,7 @@
 import type { Logger } from 'pino';
 import type { ExtensionRecord } from '../wire/encode.js';
 
-/** How a handler's packets commit (see CONTRACT.md, "When a handler commits"). */
+/** How a handler's packets commit (docs/protocol.md, Acknowledgements: "commits a frame when"). */
 export type CommitMode = 'settle' | 'deferred';
 
 /** A decoded, validated frame: a zero-copy view. */

@@ -33,7 +33,7 @@ export class IngestStats {
   lagMaxSeconds = -1;
   /** ACK frames written to producers (FINAL included); bumped by the AckScheduler's writers. */
   acksSent = 0;
-  /** Open connections in ack mode (WIRE.md Acknowledgements). */
+  /** Open connections in ack mode (docs/protocol.md Acknowledgements). */
   connectionsAckMode = 0;
 
   constructor(handlerNames: readonly string[] = []) {

@@ -1,5 +1,5 @@
 /**
- * The producer's window of unacknowledged frames (ack mode, WIRE.md
+ * The producer's window of unacknowledged frames (ack mode, docs/protocol.md
  * Acknowledgements). Chunks taken from the OutboundQueue stay here, their
  * slab regions held, until an ACK covers every frame in them; after a
  * reconnect the whole window is written again, in order, first.

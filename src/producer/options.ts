@@ -23,7 +23,7 @@ export interface ProducerOptions {
   /** Connect over TLS (the server's tcp.tls): `{ ca, cert, key, servername }`. Default: plain TCP. */
   tls?: ClientTlsOptions;
   /**
-   * Ask the server for acknowledgements (WIRE.md): every frame from send()
+   * Ask the server for acknowledgements (docs/protocol.md): every frame from send()
    * gets ACK_REQUEST and a `sequence` extension; frames are kept until
    * acknowledged and resent after a reconnect; flush() waits for the ACKs.
    * Default false.

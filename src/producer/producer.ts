@@ -14,7 +14,7 @@
  *
  * Plain mode: at most once: bytes being written when a connection broke are
  * dropped (counted in the 'error'), queued ones go out on the next one.
- * Ack mode (`acks: true`, WIRE.md Acknowledgements): at least once; see
+ * Ack mode (`acks: true`, docs/protocol.md Acknowledgements): at least once; see
  * AckWindow (stamps, keeps and resends frames) and FrameWriter. flush()
  * resolves when everything sent is acknowledged; FINAL surfaces as 'final'.
  * 'error' is emitted only while someone listens; a final failure also

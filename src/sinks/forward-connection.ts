@@ -19,7 +19,7 @@
  * never a torn frame on a live one. TCP gives no delivery ack: bytes the
  * kernel had accepted when the connection died may be lost.
  *
- * With `acks` (WIRE.md Acknowledgements) that gap closes: each batch is
+ * With `acks` (docs/protocol.md Acknowledgements) that gap closes: each batch is
  * written as a stamped copy (forward-acks.ts) with ACK_REQUEST set, its
  * promise still resolves when the socket took it (ring bytes released),
  * but it stays queued until the target's ACK covers its frames; then

@@ -1,5 +1,5 @@
 /**
- * Cuts one connection's frames into JetStream messages (CONTRACT.md,
+ * Cuts one connection's frames into JetStream messages (docs/jetstream.md,
  * `jetstream`): whole frames, in order, one subject per message, data up to
  * the publisher's maxData, one frame per message with `per: "frame"`.
  *
@@ -18,7 +18,7 @@ import { OutMessage } from './jetstream-message.js';
 import { JetStreamConfigError } from './jetstream-stream.js';
 import type { SubjectTemplate } from './jetstream-subject.js';
 
-/** WIRE.md's `sequence` extension: type 5, a 16-byte producer id and a u64 LE sequence. */
+/** docs/protocol.md's `sequence` extension: type 5, a 16-byte producer id and a u64 LE sequence. */
 const SEQUENCE_TYPE = 5;
 const SEQUENCE_BYTES = 24;
 

@@ -104,7 +104,7 @@ export class OutMessage {
     return data;
   }
 
-  /** The Pkt-* headers and Nats-Msg-Id (CONTRACT.md), built once: republishes reuse them. */
+  /** The Pkt-* headers and Nats-Msg-Id (docs/jetstream.md, What is stored), built once: republishes reuse them. */
   buildHeaders(): MsgHdrs {
     const h = natsHeaders();
     const c = this.connection;

@@ -24,7 +24,7 @@ class Collect implements FrameSink {
 
 /**
  * The packets in a jetstream message's data, in order. Throws a PktError
- * (`PKT_ERR_FRAME`) naming the WIRE.md reason and byte offset if the data is
+ * (`PKT_ERR_FRAME`) naming the docs/protocol.md reason and byte offset if the data is
  * not a sequence of whole valid frames.
  */
 export function splitFrames(data: Uint8Array, limits: DecoderLimits = NO_LIMITS): Packet[] {

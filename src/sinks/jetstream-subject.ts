@@ -19,7 +19,7 @@ type Part = string | typeof SOURCE | typeof DEST;
 /** Characters that cannot appear inside a NATS subject token. */
 const UNSAFE = /[.*>\s]/gu;
 
-/** An id as one subject token (CONTRACT.md): `.`, `*`, `>` and whitespace become `_`; empty becomes `_`. */
+/** An id as one subject token (docs/jetstream.md, Subjects): `.`, `*`, `>` and whitespace become `_`; empty becomes `_`. */
 export function subjectToken(id: string): string {
   return id === '' ? '_' : id.replace(UNSAFE, '_');
 }

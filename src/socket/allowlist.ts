@@ -64,7 +64,7 @@ export class Allowlist {
     this.blocks = Object.freeze(blocks);
   }
 
-  /** An empty list allows everyone (CONTRACT.md: `tcp.allow`). */
+  /** An empty list allows everyone (OPERATIONS.md, `tcp.allow`). */
   get allowsEveryone(): boolean {
     return this.blocks.length === 0;
   }

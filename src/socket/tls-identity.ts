@@ -1,6 +1,6 @@
 /**
- * What a handler learns about a TLS connection (CONTRACT.md, Handler
- * modules): `connection.tls` is `{ protocol, authorized, peer }`, `peer`
+ * What a handler learns about a TLS connection (OPERATIONS.md, TLS on the
+ * ingest port): `connection.tls` is `{ protocol, authorized, peer }`, `peer`
  * null or `{ subject: 'CN=...,O=...', subjectAltNames, fingerprint256 }`.
  * Built once per connection when the handshake completes, then frozen; the
  * same object goes into the connection's log bindings.

@@ -1,5 +1,5 @@
 /**
- * The ACK frame (WIRE.md, Acknowledgements): server to producer, an
+ * The ACK frame (docs/protocol.md, Acknowledgements): server to producer, an
  * ordinary PKT v1 frame with empty ids, no extensions and an 8-byte count.
  *
  *   0       4   5     6      8      12       16          24  25  26              34

@@ -39,7 +39,7 @@ export const Flags = {
   ENCRYPTED: 0x02,
   PRIORITY: 0x04,
   FRAGMENT: 0x08,
-  /** Producer to server: acknowledge this connection's frames (WIRE.md, Acknowledgements). */
+  /** Producer to server: acknowledge this connection's frames (docs/protocol.md, Acknowledgements). */
   ACK_REQUEST: 0x10,
   /** Server to producer only: an acknowledgement frame. */
   ACK: 0x20,
@@ -52,7 +52,7 @@ export const ExtensionType = {
   ENCRYPTION: 2,
   COMPRESSION: 3,
   ROUTING: 4,
-  /** 16-byte producer id + u64 LE sequence number (WIRE.md, Acknowledgements). */
+  /** 16-byte producer id + u64 LE sequence number (docs/protocol.md, Acknowledgements). */
   SEQUENCE: 5,
   /** 0x80..0xFF are custom. */
   CUSTOM_MIN: 0x80,

@@ -1,5 +1,5 @@
 /**
- * The `sequence` extension (type 5, WIRE.md Acknowledgements): a 16-byte
+ * The `sequence` extension (type 5, docs/protocol.md Acknowledgements): a 16-byte
  * producer id, fixed for a producer's lifetime, then a u64 LE sequence
  * number (0, 1, 2, ... per producer, kept when a frame is resent).
  *
