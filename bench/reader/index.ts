@@ -61,14 +61,22 @@ function readerApi(file: string): number {
   return n;
 }
 
-function child(args: string[], stdout: 'ignore' | 'pipe'): Promise<{ seconds: number; out: string }> {
+/**
+ * Runs a child; its result (JSON) comes back on fd 3, so its stdout can be
+ * /dev/null: `dump` then writes to a file, as `node dist/cli.js dump ... >
+ * /dev/null` does (synchronously), not to an async stream awaited per flush.
+ */
+function child<T>(args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const c = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', stdout, 'inherit'] });
+    const devNull = fs.openSync('/dev/null', 'w');
+    const c = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', devNull, 'inherit', 'pipe'] });
+    fs.closeSync(devNull);
     let out = '';
-    c.stdout?.setEncoding('utf8').on('data', (s: string) => (out += s));
+    const result = c.stdio[3] as NodeJS.ReadableStream;
+    result.setEncoding('utf8');
+    result.on('data', (s: string) => (out += s));
     c.on('error', reject);
-    c.on('close', (code) => (code === 0 ? resolve({ seconds: (performance.now() - started) / 1000, out }) : reject(new BenchFailure(`${args.join(' ')} exited ${code}`))));
+    c.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as T) : reject(new BenchFailure(`${args.join(' ')} exited ${code}`))));
   });
 }
 
@@ -105,7 +113,7 @@ export async function run(options: SuiteOptions): Promise<SuiteReport> {
 
     const dumps: Array<{ wallSeconds: number; cpuSeconds: number }> = [];
     for (let r = 0; r < plan.dumpRuns; r++) {
-      const d = JSON.parse((await child(['bench/reader/dump-child.ts', small], 'pipe')).out) as { wallSeconds: number; cpuSeconds: number };
+      const d = await child<{ wallSeconds: number; cpuSeconds: number }>(['bench/reader/dump-child.ts', small]);
       dumps.push(d);
       options.log(`dump --json: ${fixed(d.wallSeconds, 2)} s wall, ${fixed(d.cpuSeconds, 2)} s CPU`);
     }
@@ -113,7 +121,7 @@ export async function run(options: SuiteOptions): Promise<SuiteReport> {
     const big = path.join(dir, 'big.pkt');
     const bigInfo = writeCapture(big, plan.bigBytes);
     options.log(`reader: ${bigInfo.frames} frames, ${bigInfo.bytes} bytes in ${big}`);
-    const rss = JSON.parse((await child(['bench/reader/rss-child.ts', big], 'pipe')).out) as { frames: number; growthBytes: number; beforeBytes: number };
+    const rss = await child<{ frames: number; growthBytes: number; beforeBytes: number }>(['bench/reader/rss-child.ts', big]);
     if (rss.frames !== bigInfo.frames) throw new BenchFailure('rss child: wrong frame count');
 
     const dumpMfps = smallInfo.frames / median(dumps.map((d) => d.wallSeconds)) / 1e6;

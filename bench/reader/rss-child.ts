@@ -1,4 +1,5 @@
-/** Child of the reader bench: reads FILE with readCapture, prints {frames, beforeBytes, growthBytes} (peak RSS minus before). */
+/** Child of the reader bench: reads FILE with readCapture, writes {frames, beforeBytes, growthBytes} (peak RSS minus before) to fd 3. */
+import fs from 'node:fs';
 import { readCapture } from '../../src/capture/read-capture.js';
 
 const file = process.argv[2];
@@ -12,4 +13,4 @@ for (const p of readCapture(file)) {
   if (p.payloadLength < 0) throw new Error('unreachable');
 }
 peak = Math.max(peak, process.memoryUsage().rss);
-process.stdout.write(JSON.stringify({ frames, beforeBytes: before, growthBytes: peak - before }));
+fs.writeSync(3, JSON.stringify({ frames, beforeBytes: before, growthBytes: peak - before })); // fd 3: the bench reads results there
