@@ -15,7 +15,7 @@ import { encodeFrame } from '../../src/wire/encode.js';
 import { prng, seededBytes } from '../helpers/bytes.js';
 import { readStream, RecordingContext, type StoredMessage } from '../helpers/jetstream-stream.js';
 import { startServer, testConfig, type LiveServer } from '../helpers/live-server.js';
-import { natsServerAvailable, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { natsServerAvailable, pauseNats, resumeNats, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { silent } from './drive.js';
 
 const RUN = natsServerAvailable('jetstream handler', it);
@@ -199,24 +199,24 @@ describe.skipIf(!RUN)('jetstream handler against nats-server', () => {
     const handler = createJetStreamHandler(options('STALL'), context);
     await handler.ready;
     const live = await withServer(handler);
-    nats.process.kill('SIGSTOP');
+    await pauseNats(nats);
     try {
       // 50 KB: fits one ring, so every frame reaches the handler while NATS is stopped.
       const frames = Array.from({ length: 500 }, (_, i) => encodeFrame({ sourceId: 's', destId: 'd', payload: Buffer.alloc(70, i), timestamp: BigInt(i) }));
       const sending = send(live.tcpPort, frames);
       // Every frame reached the handler and messages went out to NATS: acks had their chance to come early.
       await waitFor(() => live.server.stats.packets === 500 && handler.publisher.inFlight > 0, 5000).catch((e) => {
-        throw new Error(`${e}: packets ${live.server.stats.packets} inFlight ${handler.publisher.inFlight} ready ${handler.publisher.ready}`);
+        throw new Error(`${e}: packets ${live.server.stats.packets} inFlight ${handler.publisher.inFlight} ready ${handler.publisher.ready} acks ${handler.publisher.acks} acked ${handler.publisher.ackedFrames} errors ${context.errors.map(String).join("; ")} commits ${JSON.stringify(context.commits.slice(0,3))}`);
       });
       expect(context.commits).toEqual([]);
-      nats.process.kill('SIGCONT');
+      resumeNats(nats);
       await sending;
       await context.until(() => context.total === 500);
       expect(handler.publisher.ackedFrames).toBe(500);
       const counts = context.commits.map((c) => c.count);
       expect(counts).toEqual([...counts].sort((a, b) => a - b));
     } finally {
-      nats.process.kill('SIGCONT');
+      resumeNats(nats);
       await live.stop();
     }
   }, 30_000);

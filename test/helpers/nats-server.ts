@@ -9,6 +9,41 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+/**
+ * SIGSTOP, then waits until every thread of the server is stopped. kill()
+ * only queues the stop: each thread stops when it next runs kernel code,
+ * and on a loaded machine a thread was seen answering a publish (a PubAck
+ * the test said could not come) a few milliseconds after kill() returned.
+ * Linux: polls /proc/PID/task/N/stat (state `T`) every millisecond, up to
+ * 5 s; elsewhere just the signal.
+ */
+export async function pauseNats(server: NatsServer): Promise<void> {
+  const pid = server.process.pid as number;
+  server.process.kill('SIGSTOP');
+  if (!fs.existsSync(`/proc/${pid}/task`)) return;
+  const deadline = Date.now() + 5000;
+  while (!allThreadsStopped(pid)) {
+    if (Date.now() > deadline) throw new Error(`nats-server (pid ${pid}) not stopped 5 s after SIGSTOP`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/** SIGCONT: the server runs again (threads resume as the scheduler gets to them). */
+export function resumeNats(server: NatsServer): void {
+  server.process.kill('SIGCONT');
+}
+
+function allThreadsStopped(pid: number): boolean {
+  return fs.readdirSync(`/proc/${pid}/task`).every((task) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      return stat[stat.lastIndexOf(')') + 2] === 'T';
+    } catch {
+      return true; // the thread exited meanwhile
+    }
+  });
+}
+
 /** Path of nats-server on PATH (or $NATS_SERVER), or null. */
 export function findNatsServer(): string | null {
   const given = process.env.NATS_SERVER;

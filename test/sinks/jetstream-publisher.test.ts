@@ -14,7 +14,7 @@ import { createJetStreamHandler, type JetStreamOptions } from '../../src/handler
 import { encodeFrame } from '../../src/wire/encode.js';
 import { readStream, RecordingContext } from '../helpers/jetstream-stream.js';
 import { startServer } from '../helpers/live-server.js';
-import { natsServerAvailable, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { natsServerAvailable, pauseNats, resumeNats, startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 
 const RUN = natsServerAvailable('jetstream failures', it);
 
@@ -121,16 +121,16 @@ describe.skipIf(!RUN)('jetstream handler failures', () => {
     await handler.ready;
     const live = await startServer({}, { handlers: [{ name: 'jetstream', handler }] });
     const frames = Array.from({ length: 400 }, (_, i) => frame(0, i));
-    nats.process.kill('SIGSTOP');
+    await pauseNats(nats);
     try {
       const sending = send(live.tcpPort, frames);
       // Published while the server sleeps; then the ack timeout passes and they are sent again.
       await waitFor(() => handler.publisher.inFlight > 0 && handler.publisher.republished > 0);
-      nats.process.kill('SIGCONT');
+      resumeNats(nats);
       await sending;
       await context.until(() => context.total === 400);
     } finally {
-      nats.process.kill('SIGCONT');
+      resumeNats(nats);
       await live.stop();
     }
     const stored = await readStream(nats.url, 'SLOWACK');
@@ -217,7 +217,7 @@ describe.skipIf(!RUN)('jetstream handler failures', () => {
     const handler = createJetStreamHandler(options(nats.url, 'CLOSING'), context, { ...FAST, closeTimeoutMs: 300 });
     await handler.ready;
     const live = await startServer({}, { handlers: [{ name: 'jetstream', handler }] });
-    nats.process.kill('SIGSTOP');
+    await pauseNats(nats);
     try {
       await send(live.tcpPort, Array.from({ length: 100 }, (_, i) => frame(0, i)));
       await waitFor(() => handler.publisher.inFlight > 0);
@@ -227,23 +227,23 @@ describe.skipIf(!RUN)('jetstream handler failures', () => {
       expect(context.total).toBe(0);
       expect(context.errors.map(messageOf).join('\n')).toMatch(/100 frames in \d+ messages were not acknowledged/u);
     } finally {
-      nats.process.kill('SIGCONT');
+      resumeNats(nats);
     }
 
     const context2 = new RecordingContext();
     const handler2 = createJetStreamHandler(options(nats.url, 'CLOSING2'), context2, { ...FAST, closeTimeoutMs: 10_000 });
     await handler2.ready;
     const live2 = await startServer({}, { handlers: [{ name: 'jetstream', handler: handler2 }] });
-    nats.process.kill('SIGSTOP');
+    await pauseNats(nats);
     try {
       await send(live2.tcpPort, Array.from({ length: 100 }, (_, i) => frame(1, i)));
       await waitFor(() => handler2.publisher.inFlight > 0);
       const stopping = live2.stop();
-      setTimeout(() => nats.process.kill('SIGCONT'), 200);
+      setTimeout(() => resumeNats(nats), 200);
       await stopping;
       expect(context2.total).toBe(100);
     } finally {
-      nats.process.kill('SIGCONT');
+      resumeNats(nats);
     }
   }, 30_000);
 });
