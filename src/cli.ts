@@ -64,6 +64,14 @@ async function serve(configPath: string | undefined, flags: Partial<ConfigFlags>
   };
   for (const s of signals) process.on(s, onSignal);
   await server.start();
+  // SIGHUP (tls2): re-read the config; TLS files, tcp.allow and log.level apply, a bad file keeps the old setting.
+  process.on('SIGHUP', () => {
+    try {
+      server.reload(loadConfig({ configPath, env: process.env, flags }));
+    } catch (err) {
+      server.log.error({ error: (err as Error).message }, 'reload: configuration not loaded; nothing changed');
+    }
+  });
   return -1; // keeps running until a signal
 }
 
