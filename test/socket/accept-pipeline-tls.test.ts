@@ -14,6 +14,7 @@ import tls from 'node:tls';
 import { encodeFrame } from '../../src/wire/encode.js';
 import { makeTestCerts, opensslStatus, type TestCerts } from '../helpers/certs.js';
 import { connectClient } from '../helpers/tls-probe.js';
+import { encodeV2, ipv4Bytes } from '../helpers/proxy-headers.js';
 import { Recorder, startServer, until, type LiveServer } from '../helpers/live-server.js';
 
 const openssl = opensslStatus();
@@ -154,6 +155,24 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
     expect(error).toBeNull();
     await until(() => live?.server.stats.packets === 1, 5000, 'the next producer delivered');
     expect(live.server.stats.connectionsRejected.max_connections).toBe(0);
+  });
+
+  it('reads a PROXY v2 header on the raw socket, then the handshake: carried address and identity together', async () => {
+    const rec = new Recorder();
+    const seen: Array<{ remoteAddress: string; remotePort: number; authorized: boolean | undefined }> = [];
+    rec.onPacket = ((orig) => (p, c) => {
+      seen.push({ remoteAddress: c.remoteAddress, remotePort: c.remotePort, authorized: c.tls?.authorized });
+      orig.call(rec, p, c);
+    })(rec.onPacket);
+    live = await startServer({ tcp: { ...tlsConfig({ clientAuth: 'require' }).tcp, proxyProtocol: 'v2', allow: ['192.0.2.0/24'] } }, { handlers: [{ name: 'rec', handler: rec }] });
+    const raw = net.connect(live.tcpPort, '127.0.0.1');
+    await once(raw, 'connect');
+    raw.write(encodeV2({ command: 1, family: 1, source: ipv4Bytes('192.0.2.44'), destination: ipv4Bytes('10.0.0.1'), sourcePort: 45000, destinationPort: 7400 }));
+    const { closed, socket } = connectClient(live.tcpPort, { socket: raw, ca: certs.ca, cert: certs.client.cert, key: certs.client.key });
+    socket.on('secureConnect', () => socket.end(frames(4)));
+    expect((await closed).error).toBeNull();
+    await rec.waitFor(4);
+    expect(seen[0]).toEqual({ remoteAddress: '192.0.2.44', remotePort: 45000, authorized: true });
   });
 
   it('holds pending handshakes against maxConnections', async () => {
