@@ -163,7 +163,9 @@ export class IngestServer {
     });
     this.running = result.running;
     for (const error of result.failed) this.log.error({ error }, 'reload: not applied');
-    this.log.info({ applied: result.applied, restartNeeded: result.restartKeys }, 'reloaded');
+    // Like the start-up line: shown at every level but silent, since an operator who sent SIGHUP wants to see it.
+    const level = this.log.isLevelEnabled('info') ? 'info' : this.log.level;
+    if (level !== 'silent') this.log[level as 'info']({ applied: result.applied, restartNeeded: result.restartKeys }, 'reloaded');
     return result;
   }
 
