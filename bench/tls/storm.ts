@@ -5,7 +5,9 @@
  *
  *   start server, warm-up storm of 50, settle      -> baseline VmRSS, /healthz latencies at rest
  *   storm of `count` + /healthz loop                -> p50/p99/max latency, handshakes ok/failed
- *   every connection closed, settle                 -> VmRSS after (and VmHWM, the peak)
+ *   every connection closed, settle                 -> VmRSS after (and VmHWM, the peak), heap used
+ *   the same storm again (rounds - 1 times), settle -> VmRSS after each: steady growth means a leak,
+ *                                                      a plateau memory kept for reuse (allocator, pools)
  *
  * Every handshake must succeed and deliver its frame (pkt_ingest_packets_total),
  * or the suite fails.
@@ -32,6 +34,10 @@ export interface StormResult {
   readonly rssBaselineMiB: number;
   readonly rssPeakMiB: number;
   readonly rssAfterMiB: number;
+  /** VmRSS after each further storm (rounds - 1 of them). */
+  readonly rssAfterMore: readonly number[];
+  /** nodejs_heap_size_used_bytes before the storm and after each, MiB. */
+  readonly heapUsedMiB: readonly number[];
 }
 
 function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -42,7 +48,7 @@ function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 async function metric(httpPort: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  const m = new RegExp(`^${name} (\\d+(?:\\.\\d+)?(?:e\\+\\d+)?)$`, 'm').exec(text);
   return m === null ? -1 : Number(m[1]);
 }
 
@@ -99,7 +105,20 @@ async function allClosed(httpPort: number): Promise<void> {
   throw new BenchFailure('connections still open 10 s after the storm');
 }
 
-export async function runStorm(opts: { count: number; dir: string; certFile: string; keyFile: string; caFile: string; log: (line: string) => void }): Promise<StormResult> {
+/** VmRSS once two readings 1 s apart agree within 1 MiB (at most 10 s): timers, sockets and the GC settle. */
+async function settledRss(pid: number): Promise<number> {
+  let rss = procStatus(pid, 'VmRSS');
+  for (let i = 0; i < 10; i++) {
+    await sleep(1000);
+    const next = procStatus(pid, 'VmRSS');
+    const settled = Math.abs(next - rss) < 1;
+    rss = next;
+    if (settled) break;
+  }
+  return rss;
+}
+
+export async function runStorm(opts: { count: number; rounds?: number; dir: string; certFile: string; keyFile: string; caFile: string; log: (line: string) => void }): Promise<StormResult> {
   const { child, tcpPort, httpPort } = await startServer(opts.dir, opts.certFile, opts.keyFile);
   const pid = child.pid as number;
   try {
@@ -109,6 +128,7 @@ export async function runStorm(opts: { count: number; dir: string; certFile: str
     await sleep(1000);
     const rest = await pingHealthz(httpPort, sleep(1000));
     const rssBaselineMiB = procStatus(pid, 'VmRSS');
+    const heapBefore = (await metric(httpPort, 'nodejs_heap_size_used_bytes')) / MiB;
     opts.log(`tls storm: baseline RSS ${rssBaselineMiB.toFixed(1)} MiB; ${opts.count} handshakes`);
     const stormDone = storm(tcpPort, opts.count, opts.caFile);
     const [result, latencies] = await Promise.all([stormDone, pingHealthz(httpPort, stormDone)]);
@@ -116,15 +136,18 @@ export async function runStorm(opts: { count: number; dir: string; certFile: str
     await allClosed(httpPort);
     const delivered = await metric(httpPort, 'pkt_ingest_packets_total');
     if (delivered !== opts.count + 50) throw new BenchFailure(`storm: ${delivered} frames delivered, ${opts.count + 50} sent`);
-    // Let timers, sockets and the GC settle: RSS sampled until two readings 1 s apart agree within 1 MiB (at most 10 s).
-    let rssAfterMiB = procStatus(pid, 'VmRSS');
-    for (let i = 0; i < 10; i++) {
-      await sleep(1000);
-      const next = procStatus(pid, 'VmRSS');
-      const settled = Math.abs(next - rssAfterMiB) < 1;
-      rssAfterMiB = next;
-      if (settled) break;
+    const rssAfterMiB = await settledRss(pid);
+    const heapUsedMiB = [heapBefore, (await metric(httpPort, 'nodejs_heap_size_used_bytes')) / MiB];
+    // More storms, unmeasured for latency: RSS after each says whether anything accumulates.
+    const rssAfterMore: number[] = [];
+    for (let round = 1; round < (opts.rounds ?? 2); round++) {
+      const again = await storm(tcpPort, opts.count, opts.caFile);
+      if (again.failed > 0) throw new BenchFailure(`storm ${round + 1}: ${again.failed} handshakes failed: ${again.firstError}`);
+      await allClosed(httpPort);
+      rssAfterMore.push(await settledRss(pid));
+      heapUsedMiB.push((await metric(httpPort, 'nodejs_heap_size_used_bytes')) / MiB);
     }
+    opts.log(`tls storm: RSS ${[rssBaselineMiB, rssAfterMiB, ...rssAfterMore].map((m) => m.toFixed(1)).join(' -> ')} MiB`);
     const sorted = [...latencies].sort((a, b) => a - b);
     const restSorted = [...rest].sort((a, b) => a - b);
     return {
@@ -136,7 +159,42 @@ export async function runStorm(opts: { count: number; dir: string; certFile: str
       rssBaselineMiB,
       rssPeakMiB: procStatus(pid, 'VmHWM'),
       rssAfterMiB,
+      rssAfterMore,
+      heapUsedMiB,
     };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+/**
+ * The same storms against the bare Node TLS server (raw-data-sink.ts over
+ * TLS): its RSS series, baseline first, says how much of what pkt-ingest
+ * keeps after a storm is Node's and OpenSSL's own (allocator, session state).
+ */
+export async function runBareStorm(opts: { count: number; rounds: number; certFile: string; keyFile: string; caFile: string }): Promise<number[]> {
+  const child = fork('bench/servers/raw-data-sink.ts', ['--connections', '1'], {
+    cwd: ROOT,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { ...process.env, PKT_BENCH_TLS_CERT: opts.certFile, PKT_BENCH_TLS_KEY: opts.keyFile },
+  });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('exit', (code) => reject(new BenchFailure(`bare TLS server exited (${code}) before listening`)));
+      child.on('message', (m: { type?: string; port?: number }) => {
+        if (m.type === 'listening' && typeof m.port === 'number') resolve(m.port);
+      });
+    });
+    const pid = child.pid as number;
+    await storm(port, 50, opts.caFile);
+    const series = [await settledRss(pid)];
+    for (let round = 0; round < opts.rounds; round++) {
+      const r = await storm(port, opts.count, opts.caFile);
+      if (r.failed > 0) throw new BenchFailure(`bare TLS storm: ${r.failed} handshakes failed: ${r.firstError}`);
+      series.push(await settledRss(pid));
+    }
+    return series;
   } finally {
     child.kill('SIGTERM');
   }
