@@ -104,6 +104,11 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     });
   }
 
+  /** Accepted sockets still in their PROXY header or TLS handshake. */
+  get pendingCount(): number {
+    return this.pipeline.pendingCount;
+  }
+
   /** SIGHUP: connections accepted from now on are checked against `list`; open ones stay. */
   setAllowlist(list: Allowlist): void {
     this.allowlist = list;

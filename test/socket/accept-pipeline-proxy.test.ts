@@ -113,6 +113,17 @@ describe('tcp.proxyProtocol on the ingest listener', () => {
     expect(rejected('proxy_protocol')).toBe(1);
   });
 
+  it('shutdown closes a connection still waiting for its header at once, not at the preamble timeout', async () => {
+    live = await startServer({ tcp: { proxyProtocol: 'v2' } }, { preambleTimeoutMs: 30_000 });
+    const socket = await send(live.tcpPort, [V2_SIGNATURE.subarray(0, 5)], true);
+    await until(() => live?.server.tcp?.pendingCount === 1, 5000, 'the header pending');
+    const started = Date.now();
+    // A reset is fine here: only the close matters (events.once would reject on 'error').
+    await Promise.all([live.stop(), new Promise((resolve) => socket.once('close', resolve))]);
+    live = null;
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it('checks tcp.allow against the carried address, not the balancer', async () => {
     const { rec, conns } = recorder();
     live = await startServer({ tcp: { proxyProtocol: 'v1', allow: ['10.0.0.0/8'] } }, { handlers: [{ name: 'rec', handler: rec }] });

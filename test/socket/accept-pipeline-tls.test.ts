@@ -69,10 +69,11 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
     const modulePath = path.join(dir, 'identity.mjs');
     fs.writeFileSync(
       modulePath,
-      'export default (options) => ({ onPacket(p, c) { globalThis[options.key].push({ tls: c.tls, id: p.sourceId }); } });\n',
+      'export default (options) => ({ onPacket(p, c) { globalThis[options.key].push({ tls: c.tls, id: p.sourceId, bound: c.log.bindings().tls }); } });\n',
     );
     const key = `tlsIdentity${process.pid}`;
-    const got: Array<{ tls: { authorized: boolean; peer: { subject: string; subjectAltNames: string[]; fingerprint256: string } }; id: string }> = [];
+    type Peer = { subject: string; subjectAltNames: string[]; fingerprint256: string };
+    const got: Array<{ tls: { authorized: boolean; peer: Peer }; id: string; bound: unknown }> = [];
     (globalThis as Record<string, unknown>)[key] = got;
     live = await startServer({
       ...tlsConfig({ clientAuth: 'require' }),
@@ -86,6 +87,8 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
       authorized: true,
       peer: { subject: 'CN=producer-1,O=pkt-ingest tests', subjectAltNames: ['DNS:producer-1.test'], fingerprint256: expectedFingerprint },
     });
+    // The same identity is bound into the connection's log lines.
+    expect(got[0].bound).toEqual(got[0].tls);
     expect(rejected()).toBe(0);
   });
 
@@ -173,6 +176,19 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
     expect((await closed).error).toBeNull();
     await rec.waitFor(4);
     expect(seen[0]).toEqual({ remoteAddress: '192.0.2.44', remotePort: 45000, authorized: true });
+  });
+
+  it('shutdown closes a connection still in its handshake at once, not at the handshake timeout', async () => {
+    live = await startServer(tlsConfig(), { handshakeTimeoutMs: 30_000 });
+    const silent = net.connect(live.tcpPort, '127.0.0.1');
+    silent.on('error', () => {});
+    silent.resume();
+    await until(() => live?.server.tcp?.pendingCount === 1, 5000, 'the silent socket pending');
+    const started = Date.now();
+    // A reset is fine here: only the close matters (events.once would reject on 'error').
+    await Promise.all([live.stop(), new Promise((resolve) => silent.once('close', resolve))]);
+    live = null;
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('holds pending handshakes against maxConnections', async () => {
