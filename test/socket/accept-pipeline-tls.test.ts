@@ -178,6 +178,39 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
     expect(seen[0]).toEqual({ remoteAddress: '192.0.2.44', remotePort: 45000, authorized: true });
   });
 
+  it('keeps the ClientHello that arrives in the same write as the PROXY header (a balancer in front)', async () => {
+    const rec = new Recorder();
+    const seen: string[] = [];
+    rec.onPacket = ((orig) => (p, c) => {
+      seen.push(c.remoteAddress);
+      orig.call(rec, p, c);
+    })(rec.onPacket);
+    live = await startServer({ tcp: { ...tlsConfig().tcp, proxyProtocol: 'v1' } }, { handlers: [{ name: 'rec', handler: rec }] });
+    const header = Buffer.from('PROXY TCP4 198.51.100.20 10.0.0.1 50000 7400\r\n');
+    const firstWrites: number[] = [];
+    // A balancer that sends the header and the client's first bytes (its ClientHello) in one write.
+    const balancer = net.createServer((client) => {
+      const upstream = net.connect(live?.tcpPort ?? 0, '127.0.0.1');
+      client.once('data', (hello: Buffer) => {
+        firstWrites.push(header.length + hello.length);
+        upstream.write(Buffer.concat([header, hello]));
+        client.pipe(upstream).pipe(client);
+      });
+      for (const s of [client, upstream]) s.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => balancer.listen(0, '127.0.0.1', resolve));
+    try {
+      const { closed, socket } = connectClient((balancer.address() as net.AddressInfo).port, { ca: certs.ca });
+      socket.on('secureConnect', () => socket.end(frames(3)));
+      expect((await closed).error).toBeNull();
+      await rec.waitFor(3);
+      expect(firstWrites[0]).toBeGreaterThan(header.length + 100); // the ClientHello did ride along
+      expect(seen).toEqual(['198.51.100.20', '198.51.100.20', '198.51.100.20']);
+    } finally {
+      balancer.close();
+    }
+  });
+
   it('shutdown closes a connection still in its handshake at once, not at the handshake timeout', async () => {
     live = await startServer(tlsConfig(), { handshakeTimeoutMs: 30_000 });
     const silent = net.connect(live.tcpPort, '127.0.0.1');
