@@ -130,6 +130,7 @@ export class IngestServer {
     this.rateTimer.unref();
     this.rates.sample(performance.now(), this.stats);
     this.phase = 'running';
+    this.reportTcpSecurity();
     // The contract wants this line at every level but silent.
     reportStartup(log, { config, embeddedHandlers: this.givenHandlers?.map((h) => h.name) ?? null, ...this.addresses });
     const level = log.isLevelEnabled('info') ? 'info' : log.level;
@@ -137,6 +138,21 @@ export class IngestServer {
       log[level as 'info']({ tcpPort: this.addresses.tcpPort, httpPort: this.addresses.httpPort, onread: this.tcp.usesOnread }, 'listening');
     }
     return this.addresses;
+  }
+
+  /** One line saying which of tcp.tls, tcp.allow and tcp.proxyProtocol are on (none: no line). */
+  private reportTcpSecurity(): void {
+    const { allow, proxyProtocol, tls } = this.config.tcp;
+    if (tls === null && allow.length === 0 && proxyProtocol === 'off') return;
+    const m = this.tcpTls?.material;
+    this.log.info(
+      {
+        tls: tls === null || m === undefined ? null : { clientAuth: tls.clientAuth, minVersion: tls.minVersion, subject: m.subject, fingerprint256: m.fingerprint256, validTo: m.validTo },
+        allow,
+        proxyProtocol,
+      },
+      'tcp security',
+    );
   }
 
   /**

@@ -46,6 +46,9 @@ describe.skipIf(!openssl.available && !openssl.required)('SIGHUP: TLS certificat
     fs.copyFileSync(certs.server.keyFile, keyFile);
     child = await startChild({ tcp: { host: '127.0.0.1', port: 0, tls: { certFile, keyFile } }, handlers: [], log: { level: 'info' } }, dir);
     const { tcpPort, httpPort, lines } = child;
+    // The start-up line says TLS is on, with which certificate.
+    const security = JSON.parse(lines.find((l) => l.includes('"msg":"tcp security"')) ?? '{}') as { tls?: { subject: string; fingerprint256: string } };
+    expect(security.tls).toMatchObject({ subject: 'CN=localhost', fingerprint256: new X509Certificate(certs.server.cert).fingerprint256 });
 
     const producer = connectClient(tcpPort, { ca: certs.ca });
     await once(producer.socket, 'secureConnect');
