@@ -96,8 +96,13 @@ export class Connection implements DispatchedConnection {
   }
 
   get log(): Logger {
+    return (this.childLog ??= this.createLog());
+  }
+
+  /** Made on first use: most connections never log. The TLS identity is bound too. */
+  private createLog(): Logger {
     const remote = `${this.remoteAddress}:${this.remotePort}`;
-    return (this.childLog ??= this.ctx.log.child(this.tls === null ? { conn: this.id, remote } : { conn: this.id, remote, tls: this.tls }));
+    return this.ctx.log.child(this.tls === null ? { conn: this.id, remote } : { conn: this.id, remote, tls: this.tls });
   }
 
   /** Stopped reading because handlers hold the ring (the reader waits for room). */
