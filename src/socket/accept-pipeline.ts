@@ -157,7 +157,7 @@ export class AcceptPipeline {
       const record = raw?.[kPending];
       const remote = record === undefined ? socket.remoteAddress : `${record.address}:${record.port}`;
       // Counted even if the raw socket already closed (a client that hung up mid-handshake); once.
-      if (raw !== null && record !== undefined && !record.settled) this.refuse(raw, 'tls_handshake', { remote, tls: handshakeFailure(err, socket) });
+      if (raw !== null && record !== undefined && !record.settled) this.refuse(raw, 'tls_handshake', { remote, tlsError: handshakeFailure(err, socket) });
       // Node leaves the socket open after a handshake timeout: close it in every case.
       socket.destroy();
     });
