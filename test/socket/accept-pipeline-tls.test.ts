@@ -15,7 +15,9 @@ import { encodeFrame } from '../../src/wire/encode.js';
 import { makeTestCerts, opensslStatus, type TestCerts } from '../helpers/certs.js';
 import { connectClient } from '../helpers/tls-probe.js';
 import { encodeV2, ipv4Bytes } from '../helpers/proxy-headers.js';
-import { Recorder, startServer, until, type LiveServer } from '../helpers/live-server.js';
+import pino from 'pino';
+import { IngestServer } from '../../src/server.js';
+import { Recorder, startServer, testConfig, until, type LiveServer } from '../helpers/live-server.js';
 
 const openssl = opensslStatus();
 
@@ -123,6 +125,25 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
     await sendTls(live.tcpPort, { ca: certs.ca, cert: pair().cert, key: pair().key }, frames(1));
     await rec.waitFor(1);
     expect(seen[0]).toMatchObject({ authorized: false, authorizationError: expect.stringContaining(reason), peer: { subject: 'CN=producer-1,O=pkt-ingest tests' } });
+  });
+
+  it('logs refused handshakes with the reason, rate-limited (10 lines per 10 s), while counting every one', async () => {
+    const lines: Array<{ msg: string; reason?: string; tlsError?: string; suppressed?: number }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    const { config } = testConfig(tlsConfig({ clientAuth: 'require' }));
+    const server = new IngestServer({ config, logger, handlers: [] });
+    const { tcpPort } = await server.start();
+    try {
+      for (let i = 0; i < 12; i++) {
+        await connectClient(tcpPort, { ca: certs.ca, cert: certs.expiredClient.cert, key: certs.expiredClient.key }).closed;
+      }
+      await until(() => server.stats.connectionsRejected.tls_handshake === 12, 5000, '12 counted');
+      const refused = lines.filter((l) => l.msg === 'connection rejected' && l.reason === 'tls_handshake');
+      expect(refused).toHaveLength(10);
+      expect(refused[0].tlsError).toBe('CERT_HAS_EXPIRED');
+    } finally {
+      await server.shutdown();
+    }
   });
 
   it('refuses a client below minVersion TLSv1.3', async () => {
