@@ -12,6 +12,7 @@ import { LiveTarget, type LiveSettings } from './lib/live-driver.js';
 import { LOOP_DEFAULTS, type FuzzFinding } from './lib/loop.js';
 import { runReaderCase } from './lib/reader-driver.js';
 import { runProxyFuzz } from './lib/proxy-fuzz.js';
+import { runProxyLive } from './lib/proxy-live.js';
 import { runFuzz, type FuzzReport } from './lib/run-fuzz.js';
 import { loadCase } from './lib/shrink.js';
 import { startProgress } from '../src/cli/progress.js';
@@ -25,7 +26,9 @@ loopback, and checks them against a reference decoder (fuzz/lib/model.ts).
   --target T         frames (the default, above) or proxy: generated and
                      mutated PROXY protocol v1/v2 headers through the
                      incremental parser, checked read by read against a
-                     reference judge (fuzz/lib/proxy-model.ts)
+                     reference judge (fuzz/lib/proxy-model.ts); every
+                     --live-every-th case (default 50, at most 500 of them)
+                     also goes through a live server with tcp.proxyProtocol
   --seconds N        how long to run (default 60)
   --seed S           run seed, 0..4294967295 (default: random, printed)
   --live-every N     every N-th input also goes through a live server; 0: never (default ${LOOP_DEFAULTS.liveEvery})
@@ -125,10 +128,14 @@ async function main(argv: string[]): Promise<number> {
   if (target !== 'frames' && target !== 'proxy') usage(`--target must be frames or proxy, got '${target}'`);
   if (target === 'proxy') {
     say(`fuzz: proxy target, seed ${seed}, ${seconds} s (reproduce: npm run fuzz -- --target proxy --seconds ${seconds} --seed ${seed})`);
-    const report = runProxyFuzz({ seed, seconds, maxFindings: integer('max-findings', values['max-findings'], 1, 1000) });
-    for (const f of report.findings) say(`FINDING at input ${f.index} of seed ${seed}: ${f.message}\n  input: ${f.file}`);
-    if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
-    else say(`inputs ${report.inputs} in ${report.seconds.toFixed(1)} s; outcomes ${JSON.stringify(report.outcomes)}; findings ${report.findings.length}`);
+    const maxFindings = integer('max-findings', values['max-findings'], 1, 1000);
+    const report = runProxyFuzz({ seed, seconds, maxFindings });
+    const every = integer('live-every', values['live-every'], 0, 1_000_000) ?? 50;
+    const live = every === 0 ? { inputs: 0, findings: [] } : await runProxyLive({ seed, every, count: Math.min(500, Math.ceil(report.inputs / every)), maxFindings });
+    report.findings.push(...live.findings);
+    for (const f of report.findings) say(`FINDING at input ${f.index} of seed ${seed}: ${f.message}${f.file === '' ? '' : `\n  input: ${f.file}`}`);
+    if (json) process.stdout.write(`${JSON.stringify({ ...report, liveInputs: live.inputs })}\n`);
+    else say(`inputs ${report.inputs} in ${report.seconds.toFixed(1)} s (live: ${live.inputs}); outcomes ${JSON.stringify(report.outcomes)}; findings ${report.findings.length}`);
     return report.findings.length === 0 ? 0 : 1;
   }
   say(`fuzz: seed ${seed}, ${seconds} s (reproduce: npm run fuzz -- --seconds ${seconds} --seed ${seed})`);

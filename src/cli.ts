@@ -63,7 +63,19 @@ async function serve(configPath: string | undefined, flags: Partial<ConfigFlags>
     );
   };
   for (const s of signals) process.on(s, onSignal);
+  // SIGHUP (tls2): re-read the config; TLS files, tcp.allow and log.level apply, a bad file keeps the old setting.
+  // Handled from the start (its default action ends the process); ignored until the listeners are up.
+  let started = false;
+  process.on('SIGHUP', () => {
+    if (!started) return void server.log.warn('reload: SIGHUP ignored while starting; send it again once listening');
+    try {
+      server.reload(loadConfig({ configPath, env: process.env, flags }));
+    } catch (err) {
+      server.log.error({ error: (err as Error).message }, 'reload: configuration not loaded; nothing changed');
+    }
+  });
   await server.start();
+  started = true;
   return -1; // keeps running until a signal
 }
 

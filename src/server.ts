@@ -6,6 +6,7 @@
 import type tls from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { applyReload, type ReloadResult } from './config/reload.js';
 import type { Config } from './config/schema.js';
 import { StartupError, StateError } from './errors.js';
 import { createHandlers } from './handlers/create-handlers.js';
@@ -26,6 +27,9 @@ export interface IngestServerOptions {
   logger?: Logger;
   /** `data` forces the 'data' event read path (tests of the fallback). */
   readMode?: 'auto' | 'data';
+  /** Bounds on a PROXY header and a TLS handshake (tests; defaults 5 s and 10 s). */
+  preambleTimeoutMs?: number;
+  handshakeTimeoutMs?: number;
   /** Handler instances to use instead of building config.handlers (embedding, tests). */
   handlers?: Array<{ name: string; handler: PacketHandler }>;
 }
@@ -47,6 +51,11 @@ export class IngestServer {
   tcp: TcpIngest | null = null;
   /** http.tls, re-read by reload() on SIGHUP; null for plain HTTP. */
   httpTls: ReloadableTlsContext | null = null;
+  /** tcp.tls, re-read by reload() on SIGHUP; null for plain TCP. */
+  tcpTls: ReloadableTlsContext | null = null;
+  /** What runs now: the start config with what SIGHUP applied since (reload.ts owns the merge). */
+  private running: Config;
+  private readonly timeouts: { preambleTimeoutMs?: number; handshakeTimeoutMs?: number };
   private http: FastifyInstance | null = null;
   private handlers: Array<{ name: string; handler: PacketHandler }> = [];
   private phase: Phase = 'new';
@@ -63,6 +72,8 @@ export class IngestServer {
     this.log = opts.logger ?? pino({ level: opts.config.log.level });
     this.readMode = opts.readMode ?? 'auto';
     this.givenHandlers = opts.handlers;
+    this.running = opts.config;
+    this.timeouts = { preambleTimeoutMs: opts.preambleTimeoutMs, handshakeTimeoutMs: opts.handshakeTimeoutMs };
   }
 
   async start(): Promise<ListeningAddresses> {
@@ -70,7 +81,6 @@ export class IngestServer {
     this.phase = 'starting';
     const { config, log } = this;
     try {
-      refuseUnwiredTcpSecurity(config);
       // Stats first: handlers may report errors while they start.
       this.stats = new IngestStats(this.givenHandlers?.map((h) => h.name) ?? config.handlers.map((h) => h.name));
       this.handlerErrors = new HandlerErrors(this.stats, new RateLimitedLog());
@@ -78,8 +88,10 @@ export class IngestServer {
       const names = this.handlers.map((h) => h.name);
       const metrics = createMetrics(this.stats, { handlerNames: names });
       this.metrics = metrics;
+      // Files read now: a bad one is a StartupError naming tcp.tls.<key>, the path and the fix.
+      this.tcpTls = config.tcp.tls === null ? null : new ReloadableTlsContext(config.tcp.tls, 'tcp.tls');
       this.tcp = new TcpIngest(
-        { ...config.tcp, limits: config.limits, policy: config, readMode: this.readMode },
+        { ...config.tcp, limits: config.limits, policy: config, readMode: this.readMode, tlsContext: this.tcpTls, ...this.timeouts },
         this.stats,
         log,
         this.handlers,
@@ -118,6 +130,7 @@ export class IngestServer {
     this.rateTimer.unref();
     this.rates.sample(performance.now(), this.stats);
     this.phase = 'running';
+    this.reportTcpSecurity();
     // The contract wants this line at every level but silent.
     reportStartup(log, { config, embeddedHandlers: this.givenHandlers?.map((h) => h.name) ?? null, ...this.addresses });
     const level = log.isLevelEnabled('info') ? 'info' : log.level;
@@ -127,6 +140,21 @@ export class IngestServer {
     return this.addresses;
   }
 
+  /** One line saying which of tcp.tls, tcp.allow and tcp.proxyProtocol are on (none: no line). */
+  private reportTcpSecurity(): void {
+    const { allow, proxyProtocol, tls } = this.config.tcp;
+    if (tls === null && allow.length === 0 && proxyProtocol === 'off') return;
+    const m = this.tcpTls?.material;
+    this.log.info(
+      {
+        tls: tls === null || m === undefined ? null : { clientAuth: tls.clientAuth, minVersion: tls.minVersion, subject: m.subject, fingerprint256: m.fingerprint256, validTo: m.validTo },
+        allow,
+        proxyProtocol,
+      },
+      'tcp security',
+    );
+  }
+
   /**
    * Counts an error against a handler in pkt_ingest_handler_errors_total.
    * Built-in handlers get this as HandlerContext.reportError; embedders who
@@ -134,6 +162,27 @@ export class IngestServer {
    */
   reportHandlerError(name: string, error: unknown): void {
     this.handlerErrors.count(name, error, this.log, 'handler reported an error');
+  }
+
+  /**
+   * SIGHUP (OPERATIONS.md, Reload without a restart): TLS files, tcp.allow
+   * and log.level from `next`, a freshly loaded config; open connections
+   * are untouched. What applied, failed or needs a restart is logged; a
+   * failure keeps the old setting. Never throws.
+   */
+  reload(next: Config): ReloadResult {
+    const result = applyReload(this.running, next, {
+      log: this.log,
+      tcpTls: this.tcpTls,
+      httpTls: this.httpTls,
+      setAllowlist: (list) => this.tcp?.setAllowlist(list),
+    });
+    this.running = result.running;
+    for (const error of result.failed) this.log.error({ error }, 'reload: not applied');
+    // Like the start-up line: shown at every level but silent, since an operator who sent SIGHUP wants to see it.
+    const level = this.log.isLevelEnabled('info') ? 'info' : this.log.level;
+    if (level !== 'silent') this.log[level as 'info']({ applied: result.applied, restartNeeded: result.restartKeys }, 'reloaded');
+    return result;
   }
 
   readiness(): Readiness {
@@ -209,17 +258,6 @@ export class IngestServer {
     await this.http?.close().catch(() => {});
     for (const { handler } of this.handlers) await Promise.resolve(handler.close?.()).catch(() => {});
   }
-}
-
-/**
- * tcp.tls, tcp.allow and tcp.proxyProtocol validate but are not yet applied
- * by the accept path (issue 14, phase 2): refuse them rather than run with
- * less protection than the config asks for. Phase 2 deletes this.
- */
-function refuseUnwiredTcpSecurity(config: Config): void {
-  const { tls, allow, proxyProtocol } = config.tcp;
-  const key = tls !== null ? 'tcp.tls' : allow.length > 0 ? 'tcp.allow' : proxyProtocol !== 'off' ? 'tcp.proxyProtocol' : null;
-  if (key !== null) throw new StartupError(`${key}: not supported by this build yet; fix: remove ${key} from the config (use a TLS-terminating proxy or a firewall meanwhile)`);
 }
 
 async function listenOrExplain<T>(side: string, host: string, port: number, setting: string, listen: () => Promise<T>): Promise<T> {

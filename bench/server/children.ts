@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { LoadReport } from '../../load/lib/report.js';
+import type { ClientTlsOptions } from '../../src/producer/connect.js';
 import type { SessionReport } from '../servers/session.js';
 import { BenchFailure } from '../lib/suite.js';
 
@@ -62,6 +63,8 @@ export interface ServerStart {
   readonly args: readonly string[];
   /** `ipc`: a { type: 'listening', port } message; `log`: pkt-ingest's "listening" JSON line. */
   readonly announce: 'ipc' | 'log';
+  /** Extra environment (the tls suite: PKT_BENCH_TLS_CERT/KEY for the baselines). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export class ServerChild {
@@ -114,7 +117,7 @@ export class ServerChild {
 
   private static async startOnce(spec: ServerStart): Promise<ServerChild> {
     const tail: string[] = [];
-    const child = fork(spec.script, [...spec.args], { cwd: ROOT, execArgv: TSX, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = fork(spec.script, [...spec.args], { cwd: ROOT, execArgv: TSX, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...spec.env } });
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => fail(`did not listen within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
       const done = (): void => {
@@ -197,6 +200,8 @@ export interface LoadRequest {
   readonly connections: number;
   readonly packets: number;
   readonly payloadBytes: number;
+  /** Connect over TLS (the tls suite). */
+  readonly tls?: ClientTlsOptions;
 }
 
 /** Messages between the suite and producer-child.ts. */

@@ -6,10 +6,14 @@
  */
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ClientTlsOptions } from '../../src/producer/connect.js';
 import type { ServerStart } from './children.js';
 import { ROOT } from './children.js';
 
-export type ContenderKey = 'pkt-ingest' | 'capture' | 'copying' | 'bl' | 'raw-data' | 'raw-onread' | 'slow';
+export type ContenderKey =
+  | 'pkt-ingest' | 'capture' | 'copying' | 'bl' | 'raw-data' | 'raw-onread' | 'slow'
+  // the tls suite (bench/tls/index.ts)
+  | 'pkt-ingest-tls' | 'copying-tls' | 'raw-data-tls' | 'pkt-ingest-before';
 
 export interface Contender {
   readonly key: ContenderKey;
@@ -22,30 +26,32 @@ export interface Contender {
   readonly start: (connections: number, dir: string) => ServerStart;
   /** After the server stopped: a problem with what it left in `dir` (it was sent `bytes`), or null. */
   readonly verify?: (dir: string, bytes: number) => string | null;
+  /** The producer connects over TLS with these options (the tls suite). */
+  readonly clientTls?: ClientTlsOptions;
 }
 
 const CAPTURE_FILE = 'capture.pkt';
-const COUNT_HANDLER = join(ROOT, 'bench/servers/noop-handler.mjs');
+export const COUNT_HANDLER = join(ROOT, 'bench/servers/noop-handler.mjs');
 const SLOW_HANDLER = join(ROOT, 'bench/servers/slow-handler.mjs');
 
 /** Every 100th packet the slow handler holds its bytes for 1 ms. */
 export const SLOW = { every: 100, delayMs: 1 } as const;
 
-function countHandler(connections: number): object {
+export function countHandler(connections: number): object {
   return { type: 'module', name: 'count', path: COUNT_HANDLER, options: { connections } };
 }
 
-/** Writes a config into `dir` and returns the CLI start command. */
-function pktIngest(name: string, dir: string, handlers: object[]): ServerStart {
+/** Writes a config into `dir` and returns the CLI start command (`tcp`: extra settings, `script`: another build's cli.ts). */
+export function pktIngest(name: string, dir: string, handlers: object[], tcp: object = {}, script = 'src/cli.ts'): ServerStart {
   const config = {
-    tcp: { host: '127.0.0.1', port: 0 },
+    tcp: { host: '127.0.0.1', port: 0, ...tcp },
     http: { host: '127.0.0.1', port: 0 },
     log: { level: 'warn' },
     handlers,
   };
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(config, null, 2));
-  return { name, script: 'src/cli.ts', args: ['serve', '--config', file], announce: 'log' };
+  return { name, script, args: ['serve', '--config', file], announce: 'log' };
 }
 
 function baseline(name: string, script: string, connections: number): ServerStart {

@@ -89,7 +89,7 @@ async function session(
   const bytes = packets * frameBytes(workload.payloadBytes);
   const foreign = new ForeignLoad([server.pid, producer.pid]);
   const [sent, got] = await Promise.all([
-    producer.run({ port: server.port, connections: workload.connections, packets, payloadBytes: workload.payloadBytes }),
+    producer.run({ port: server.port, connections: workload.connections, packets, payloadBytes: workload.payloadBytes, tls: contender.clientTls }),
     server.nextSession(sessionTimeoutMs(bytes)),
   ]);
   const foreignCores = foreign.cores();

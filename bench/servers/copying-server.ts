@@ -9,13 +9,14 @@
  * payload lengths against the same limits, terminated ids, CRC) and closes
  * the connection on a framing error, as pkt-ingest's default policy does.
  *
- *   fork: copying-server.ts --connections N   (see session.ts for the protocol)
+ *   fork: copying-server.ts --connections N   (see session.ts for the protocol;
+ *         over TLS when PKT_BENCH_TLS_CERT/KEY are set, for the tls suite)
  */
 import net from 'node:net';
 import CRC32 from 'crc-32';
 import { FIXED_HEADER_BYTES, MAGIC_U32, MIN_HEADER_LEN } from '../../src/wire/constants.js';
 import type { DecodedPacket as Packet } from '../baselines/packet.js';
-import { LIMITS, listen, sessionFromArgv } from './session.js';
+import { createBenchServer, LIMITS, listen, sessionFromArgv } from './session.js';
 
 
 const session = sessionFromArgv();
@@ -75,4 +76,4 @@ function fail(socket: net.Socket, reason: string): void {
   socket.destroy();
 }
 
-await listen(net.createServer(handle));
+await listen(createBenchServer(handle));

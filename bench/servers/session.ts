@@ -14,7 +14,9 @@
  * the chunk that held its last byte. Timestamps are taken per chunk, never
  * per packet, so timing costs nothing measurable.
  */
+import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
@@ -117,4 +119,19 @@ export async function listen(server: net.Server, onBound?: () => void): Promise<
   const port = (server.address() as net.AddressInfo).port;
   send({ type: 'listening', port });
   return port;
+}
+
+/** Env vars that make a baseline listen over TLS (the tls suite sets them): PEM certificate and key files. */
+export const TLS_ENV = { cert: 'PKT_BENCH_TLS_CERT', key: 'PKT_BENCH_TLS_KEY' } as const;
+
+/**
+ * A plain `net.Server`, or with PKT_BENCH_TLS_CERT/KEY set a `tls.Server`
+ * (handshake by Node, then the same 'data' events): the same baseline code
+ * measured over TLS.
+ */
+export function createBenchServer(onConnection: (socket: net.Socket) => void): net.Server {
+  const cert = process.env[TLS_ENV.cert];
+  const key = process.env[TLS_ENV.key];
+  if (cert === undefined || key === undefined) return net.createServer(onConnection);
+  return tls.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, onConnection);
 }

@@ -36,7 +36,8 @@ export interface ProxyFuzzReport {
   findings: ProxyFinding[];
 }
 
-const FRAME = encodeFrame({ sourceId: 'fuzz', destId: 'proxy', payload: Buffer.from('frame after the header') });
+export const FRAME_PAYLOAD = Buffer.from('frame after the header');
+export const FRAME = encodeFrame({ sourceId: 'fuzz', destId: 'proxy', payload: FRAME_PAYLOAD });
 
 function header(r: Rand): Buffer {
   const ip4 = () => r.bytes(4).join('.');

@@ -32,6 +32,7 @@
  *   A rejection is counted in pkt_ingest_handler_errors_total and logged; it
  *   releases the bytes like a resolution.
  */
+import type { TlsIdentity } from '../socket/tls-identity.js';
 import type { Logger } from 'pino';
 import type { ExtensionRecord } from '../wire/encode.js';
 
@@ -89,8 +90,11 @@ export interface OwnedPacket {
 export interface ConnectionInfo {
   /** Unique per server process, increasing. */
   readonly id: number;
+  /** The producer's address: the PROXY protocol's source where tcp.proxyProtocol is on, else the socket's. */
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** null on plain TCP; on TLS the protocol and the client certificate, verified or not (OPERATIONS.md, Security). */
+  readonly tls: TlsIdentity | null;
   /** Milliseconds since the epoch when the connection was accepted. */
   readonly openedAt: number;
   /** Packets delivered on this connection so far. */

@@ -5,8 +5,10 @@
  */
 import { FRAME_ERROR_REASONS, type FrameErrorReason } from '../wire/reasons.js';
 
-export type RejectReason = 'max_connections' | 'draining' | 'per_address_limit';
-export const REJECT_REASONS: readonly RejectReason[] = ['max_connections', 'draining', 'per_address_limit'];
+export type RejectReason = 'max_connections' | 'draining' | 'per_address_limit' | 'not_allowed' | 'tls_handshake' | 'proxy_protocol';
+export const REJECT_REASONS: readonly RejectReason[] = [
+  'max_connections', 'draining', 'per_address_limit', 'not_allowed', 'tls_handshake', 'proxy_protocol',
+];
 
 export class IngestStats {
   packets = 0;
@@ -19,6 +21,9 @@ export class IngestStats {
     max_connections: 0,
     draining: 0,
     per_address_limit: 0,
+    not_allowed: 0,
+    tls_handshake: 0,
+    proxy_protocol: 0,
   };
   backpressurePauses = 0;
   /** Keyed by handler name; every configured handler starts at 0. */

@@ -24,11 +24,19 @@ import { Dispatch, type DispatchedConnection } from '../handlers/dispatch.js';
 import type { ConnectionContext } from './connection-context.js';
 import { lendBuffer } from './onread-accept.js';
 import { kConnection, LANDING } from './onread-hooks.js';
+import type { TlsIdentity } from './tls-identity.js';
 
 export { kConnection, LANDING, onreadHooks } from './onread-hooks.js';
 
 /** A read after this much quiet marks a trickling producer: its ring goes back after the read. */
 const SHED_AFTER_MS = 1000;
+
+/** Who is at the other end: the PROXY protocol's source where it is on, else the socket's; TLS identity or null. */
+export interface ConnectionPeer {
+  readonly address: string;
+  readonly port: number;
+  readonly tls: TlsIdentity | null;
+}
 
 interface SocketWithConnection extends net.Socket {
   [kConnection]?: Connection;
@@ -48,6 +56,7 @@ export class Connection implements DispatchedConnection {
   readonly id: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  readonly tls: TlsIdentity | null;
   readonly openedAt: number;
   packets = 0;
   bytes = 0;
@@ -65,12 +74,13 @@ export class Connection implements DispatchedConnection {
   private isClosed = false;
   private childLog: Logger | null = null;
 
-  constructor(ctx: ConnectionContext, socket: net.Socket, id: number, usesOnread: boolean) {
+  constructor(ctx: ConnectionContext, socket: net.Socket, id: number, usesOnread: boolean, peer?: ConnectionPeer) {
     this.ctx = ctx;
     this.socket = socket;
     this.id = id;
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
+    this.remoteAddress = peer?.address ?? socket.remoteAddress ?? '';
+    this.remotePort = peer?.port ?? socket.remotePort ?? 0;
+    this.tls = peer?.tls ?? null;
     this.openedAt = Date.now();
     this.lastActive = ctx.clock.now;
     this.dispatch = new Dispatch(ctx, this);
@@ -86,7 +96,13 @@ export class Connection implements DispatchedConnection {
   }
 
   get log(): Logger {
-    return (this.childLog ??= this.ctx.log.child({ conn: this.id, remote: `${this.remoteAddress}:${this.remotePort}` }));
+    return (this.childLog ??= this.createLog());
+  }
+
+  /** Made on first use: most connections never log. The TLS identity is bound too. */
+  private createLog(): Logger {
+    const remote = `${this.remoteAddress}:${this.remotePort}`;
+    return this.ctx.log.child(this.tls === null ? { conn: this.id, remote } : { conn: this.id, remote, tls: this.tls });
   }
 
   /** Stopped reading because handlers hold the ring (the reader waits for room). */

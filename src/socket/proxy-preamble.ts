@@ -37,6 +37,7 @@ export function readProxyPreamble(socket: net.Socket, parser: ProxyHeaderParser,
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.off('error', onError);
+      socket.off('close', onError);
       socket.pause();
       if (rest !== undefined && rest.length > 0) socket.unshift(rest);
       resolve(outcome);
@@ -67,6 +68,8 @@ export function readProxyPreamble(socket: net.Socket, parser: ProxyHeaderParser,
     socket.on('data', onData);
     socket.once('end', onEnd);
     socket.once('error', onError);
+    // Destroyed without an error (drain, server close): settle now, not at the timeout.
+    socket.once('close', onError);
     socket.resume();
   });
 }

@@ -14,11 +14,14 @@ import { RateLimitedLog } from '../log/rate-limited-log.js';
 import type { IngestStats, RejectReason } from '../metrics/ingest-stats.js';
 import type { FrameErrorReason } from '../wire/reasons.js';
 import { RingPool } from '../ring/pool.js';
+import { AcceptPipeline, type AcceptHost } from './accept-pipeline.js';
+import { Allowlist } from './allowlist.js';
 import { CoarseClock } from './coarse-clock.js';
 import type { ConnectionContext } from './connection-context.js';
-import { Connection, onreadHooks } from './connection.js';
+import { Connection, onreadHooks, type ConnectionPeer } from './connection.js';
 import { acceptWithOnread, supportsOnread } from './onread-accept.js';
 import { ReadBudget } from './read-budget.js';
+import type { ReloadableTlsContext } from './tls-context.js';
 
 /** The config's `tcp` section (idleTimeoutMs 0 disables), plus what the decoder needs. */
 export type TcpIngestOptions = Config['tcp'] & {
@@ -26,6 +29,11 @@ export type TcpIngestOptions = Config['tcp'] & {
   readonly policy: ErrorPolicy;
   /** `auto`: onread where Node allows it; `data`: always 'data' events (tests, fallback). */
   readonly readMode?: 'auto' | 'data';
+  /** tcp.tls's files, read by the server (which reloads them on SIGHUP); null or absent: plain TCP. */
+  readonly tlsContext?: ReloadableTlsContext | null;
+  /** Bounds on a PROXY header's arrival and on a TLS handshake (defaults in accept-pipeline.ts, tls-context.ts). */
+  readonly preambleTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number;
 };
 
 /** A connection quiet this long after a burst gives its ring back to the pool. */
@@ -33,7 +41,7 @@ const SHED_AFTER_MS = 10_000;
 /** Pending-connection queue; the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 4096;
 
-export class TcpIngest implements ConnectionContext {
+export class TcpIngest implements ConnectionContext, AcceptHost {
   readonly pool: RingPool;
   readonly limits: DecoderLimits;
   readonly policy: ErrorPolicy;
@@ -56,6 +64,10 @@ export class TcpIngest implements ConnectionContext {
   private readonly opts: TcpIngestOptions;
   private readonly server: net.Server;
   private readonly perAddress = new Map<string, number>();
+  /** tcp.allow; replaced whole by setAllowlist (SIGHUP), checked once per connection. */
+  allowlist: Allowlist;
+  /** TLS and PROXY connections go through it; plain TCP is admitted directly (admit). */
+  private readonly pipeline: AcceptPipeline;
   private nextId = 1;
   private timer: NodeJS.Timeout | null = null;
   private tickMs = 1000;
@@ -83,6 +95,23 @@ export class TcpIngest implements ConnectionContext {
     this.batchEnders = this.handlers.flatMap((h, i) => (typeof h.onBatchEnd === 'function' ? [i] : []));
     this.observeLag = observeLag;
     this.server = net.createServer({ allowHalfOpen: false });
+    this.allowlist = new Allowlist(opts.allow);
+    this.pipeline = new AcceptPipeline(this, {
+      proxyProtocol: opts.proxyProtocol,
+      tls: opts.tlsContext ?? null,
+      preambleTimeoutMs: opts.preambleTimeoutMs,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs,
+    });
+  }
+
+  /** Accepted sockets still in their PROXY header or TLS handshake. */
+  get pendingCount(): number {
+    return this.pipeline.pendingCount;
+  }
+
+  /** SIGHUP: connections accepted from now on are checked against `list`; open ones stay. */
+  setAllowlist(list: Allowlist): void {
+    this.allowlist = list;
   }
 
   /** Binds; resolves with the bound port. Rejects with the listen error (EADDRINUSE...). */
@@ -96,7 +125,10 @@ export class TcpIngest implements ConnectionContext {
       });
     });
     server.on('error', (err) => this.log.error({ err }, 'tcp listener error'));
-    if (this.opts.readMode !== 'data' && supportsOnread(server)) {
+    const plain = this.opts.proxyProtocol === 'off' && (this.opts.tlsContext ?? null) === null;
+    if (!plain) {
+      server.on('connection', (socket) => this.pipeline.accept(socket));
+    } else if (this.opts.readMode !== 'data' && supportsOnread(server)) {
       acceptWithOnread(server, onreadHooks, (socket) => this.admit(socket, true), (code) => {
         this.rateLog.warn(this.log, 'accept', { code }, 'accept failed');
       });
@@ -111,34 +143,51 @@ export class TcpIngest implements ConnectionContext {
     return (server.address() as net.AddressInfo).port;
   }
 
+  /** Plain TCP: tcp.allow and the limits, synchronously, before any read. */
   private admit(socket: net.Socket, usesOnread: boolean): void {
     const address = socket.remoteAddress ?? '';
-    const reason: RejectReason | null = this.draining
-      ? 'draining'
-      : this.connections.size >= this.opts.maxConnections
-        ? 'max_connections'
-        : (this.perAddress.get(address) ?? 0) >= this.opts.maxConnectionsPerAddress
-          ? 'per_address_limit'
-          : null;
-    if (reason !== null) {
-      this.stats.connectionsRejected[reason]++;
-      this.rateLog.warn(this.log, `reject:${reason}`, { reason, remote: address }, 'connection rejected');
-      socket.on('error', noop);
-      socket.destroy();
-      return;
-    }
-    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    const reason = this.slotRefusal() ?? (!this.allowlist.allows(address) ? 'not_allowed' : !this.claimAddress(address) ? 'per_address_limit' : null);
+    if (reason !== null) return this.reject(socket, reason, { remote: address });
+    this.open(socket, usesOnread, { address, port: socket.remotePort ?? 0, tls: null });
+  }
+
+  /** Connections still in their PROXY preamble or TLS handshake hold a slot too. */
+  slotRefusal(): RejectReason | null {
+    if (this.draining) return 'draining';
+    return this.connections.size + this.pipeline.pendingCount >= this.opts.maxConnections ? 'max_connections' : null;
+  }
+
+  claimAddress(address: string): boolean {
+    const n = this.perAddress.get(address) ?? 0;
+    if (n >= this.opts.maxConnectionsPerAddress) return false;
+    this.perAddress.set(address, n + 1);
+    return true;
+  }
+
+  releaseAddress(address: string): void {
+    const n = (this.perAddress.get(address) ?? 1) - 1;
+    if (n > 0) this.perAddress.set(address, n);
+    else this.perAddress.delete(address);
+  }
+
+  reject(socket: net.Socket, reason: RejectReason, fields: Record<string, unknown>): void {
+    this.stats.connectionsRejected[reason]++;
+    this.rateLog.warn(this.log, `reject:${reason}`, { reason, ...fields }, 'connection rejected');
+    socket.on('error', noop);
+    socket.destroy();
+  }
+
+  /** An admitted socket (its address place claimed) becomes a Connection. */
+  open(socket: net.Socket, usesOnread: boolean, peer: ConnectionPeer): void {
     this.stats.connectionsTotal++;
     this.stats.connectionsActive++;
-    this.connections.add(new Connection(this, socket, this.nextId++, usesOnread));
+    this.connections.add(new Connection(this, socket, this.nextId++, usesOnread, peer));
   }
 
   connectionClosed(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     this.stats.connectionsActive--;
-    const n = (this.perAddress.get(conn.remoteAddress) ?? 1) - 1;
-    if (n > 0) this.perAddress.set(conn.remoteAddress, n);
-    else this.perAddress.delete(conn.remoteAddress);
+    this.releaseAddress(conn.remoteAddress);
     if (this.connections.size === 0) this.onEmpty?.();
   }
 
@@ -191,6 +240,7 @@ export class TcpIngest implements ConnectionContext {
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
     this.server.close();
+    this.pipeline.closeAll();
     if (this.connections.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
@@ -210,6 +260,7 @@ export class TcpIngest implements ConnectionContext {
   close(): void {
     this.draining = true;
     this.server.close();
+    this.pipeline.closeAll();
     for (const conn of [...this.connections]) conn.destroy();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

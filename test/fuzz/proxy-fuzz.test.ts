@@ -1,11 +1,13 @@
 /**
  * The PROXY protocol fuzz target in CI: its reference judge agrees with the
  * spec's examples, then a short seeded run (about 1 s) ends with no findings
- * and reaches every outcome class. Longer: `npm run fuzz -- --target proxy --seconds N`.
+ * and reaches every outcome class; a sample also goes through a live server.
+ * Longer: `npm run fuzz -- --target proxy --seconds N`.
  */
 import { describe, expect, it } from 'vitest';
 import { judgeProxy } from '../../fuzz/lib/proxy-model.js';
 import { makeProxyCase, runProxyCase, runProxyFuzz } from '../../fuzz/lib/proxy-fuzz.js';
+import { runProxyLive } from '../../fuzz/lib/proxy-live.js';
 
 describe('the PROXY reference judge', () => {
   it('decodes the spec example and refuses what the spec refuses', () => {
@@ -34,4 +36,14 @@ describe('PROXY fuzz target', () => {
       expect(report.outcomes[outcome], outcome).toBeGreaterThan(0);
     }
   });
+
+  it('agrees with the live server (accept pipeline) on 80 seeded cases: address, frame, or a proxy_protocol rejection', async () => {
+    const live = await runProxyLive({ seed: 20261203, every: 13, count: 80 });
+    expect(live.findings).toEqual([]);
+    expect(live.inputs).toBe(80);
+    // The sample covers admitted and refused connections both.
+    const cases = Array.from({ length: 80 }, (_, i) => makeProxyCase(20261203, i * 13));
+    const verdicts = new Set(cases.map((c) => judgeProxy(c.bytes, c.mode, 4112).status));
+    expect([...verdicts]).toEqual(expect.arrayContaining(['done', 'error']));
+  }, 30_000);
 });

@@ -14,7 +14,7 @@ import { encodeFrame, type FrameInput } from '../../src/wire/encode.js';
 export const silent = pino({ level: 'silent' });
 
 export function connectionInfo(id: number): ConnectionInfo {
-  return { id, remoteAddress: '127.0.0.1', remotePort: 40000 + id, openedAt: Date.now(), packets: 0, log: silent };
+  return { id, remoteAddress: '127.0.0.1', remotePort: 40000 + id, tls: null, openedAt: Date.now(), packets: 0, log: silent };
 }
 
 export function frame(i: number, over: Partial<FrameInput> = {}): Buffer {

@@ -34,10 +34,16 @@ export function testConfig(overrides: Record<string, unknown> = {}, dir = fs.mkd
 
 export async function startServer(
   overrides: Record<string, unknown> = {},
-  opts: { handlers?: Array<{ name: string; handler: PacketHandler }>; readMode?: 'auto' | 'data' } = {},
+  opts: {
+    handlers?: Array<{ name: string; handler: PacketHandler }>;
+    readMode?: 'auto' | 'data';
+    preambleTimeoutMs?: number;
+    handshakeTimeoutMs?: number;
+  } = {},
 ): Promise<LiveServer> {
   const { config, dir } = testConfig(overrides);
-  const server = new IngestServer({ config, logger: pino({ level: 'silent' }), handlers: opts.handlers, readMode: opts.readMode });
+  const { handlers, readMode, preambleTimeoutMs, handshakeTimeoutMs } = opts;
+  const server = new IngestServer({ config, logger: pino({ level: 'silent' }), handlers, readMode, preambleTimeoutMs, handshakeTimeoutMs });
   const { tcpPort, httpPort } = await server.start();
   return { server, tcpPort, httpPort, dir, stop: () => server.shutdown() };
 }
