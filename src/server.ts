@@ -79,7 +79,7 @@ export class IngestServer {
       const metrics = createMetrics(this.stats, { handlerNames: names });
       this.metrics = metrics;
       this.tcp = new TcpIngest(
-        { ...config.tcp, limits: config.limits, policy: config, readMode: this.readMode },
+        { ...config.tcp, limits: config.limits, policy: config, readMode: this.readMode, handlerTimeoutMs: config.limits.handlerTimeoutMs },
         this.stats,
         log,
         this.handlers,

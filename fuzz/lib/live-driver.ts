@@ -80,7 +80,7 @@ export class LiveTarget {
       ...base,
       tcp: { ...base.tcp, host: '127.0.0.1', port: 0, ringBytes: settings.ringBytes, idleTimeoutMs: 0 },
       http: { ...base.http, host: '127.0.0.1', port: 0 },
-      limits: settings.limits,
+      limits: { ...settings.limits, handlerTimeoutMs: 0 }, // the fuzz recorder may hold frames for as long as it likes
       ...settings.policy,
       handlers: [],
       log: { level: 'silent', format: 'json' },

@@ -1,7 +1,8 @@
 /**
  * The TCP side of the server: listens, admits or rejects connections
  * (limits, draining), and runs the one coarse timer that every connection
- * shares: idle timeouts, ring shedding, the stall check for readiness.
+ * shares: idle timeouts, handler timeouts (src/handlers/handler-timeout.ts),
+ * ring shedding, the stall check for readiness.
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
@@ -10,6 +11,7 @@ import type { PacketHandler } from '../handlers/types.js';
 import type { DecoderLimits } from '../frame/frame-decoder.js';
 import type { ErrorPolicy } from '../frame/consumer.js';
 import { HandlerErrors } from '../handlers/handler-errors.js';
+import { HandlerTimeouts } from '../handlers/handler-timeout.js';
 import { RateLimitedLog } from '../log/rate-limited-log.js';
 import type { IngestStats, RejectReason } from '../metrics/ingest-stats.js';
 import type { FrameErrorReason } from '../wire/reasons.js';
@@ -26,6 +28,8 @@ export type TcpIngestOptions = Config['tcp'] & {
   readonly policy: ErrorPolicy;
   /** `auto`: onread where Node allows it; `data`: always 'data' events (tests, fallback). */
   readonly readMode?: 'auto' | 'data';
+  /** limits.handlerTimeoutMs; 0 or absent disables. */
+  readonly handlerTimeoutMs?: number;
 };
 
 /** A connection quiet this long after a burst gives its ring back to the pool. */
@@ -58,7 +62,9 @@ export class TcpIngest implements ConnectionContext {
   private readonly perAddress = new Map<string, number>();
   private nextId = 1;
   private timer: NodeJS.Timeout | null = null;
-  private tickMs = 1000;
+  private readonly tickMs: number;
+  /** Null when limits.handlerTimeoutMs is 0. */
+  private readonly timeouts: HandlerTimeouts | null;
   private onEmpty: (() => void) | null = null;
   readonly observeLag: (seconds: number) => void;
 
@@ -83,6 +89,11 @@ export class TcpIngest implements ConnectionContext {
     this.batchEnders = this.handlers.flatMap((h, i) => (typeof h.onBatchEnd === 'function' ? [i] : []));
     this.observeLag = observeLag;
     this.server = net.createServer({ allowHalfOpen: false });
+    // A quarter of the shortest timeout (50 ms to 1 s): each fires at most two ticks late.
+    const timeoutMs = opts.handlerTimeoutMs ?? 0;
+    const shortest = Math.min(opts.idleTimeoutMs > 0 ? opts.idleTimeoutMs : Infinity, timeoutMs > 0 ? timeoutMs : Infinity);
+    this.tickMs = Number.isFinite(shortest) ? Math.min(1000, Math.max(50, shortest >>> 2)) : 1000;
+    this.timeouts = timeoutMs > 0 ? new HandlerTimeouts(timeoutMs, this.tickMs, this.handlerNames, this.handlerErrors) : null;
   }
 
   /** Binds; resolves with the bound port. Rejects with the listen error (EADDRINUSE...). */
@@ -104,9 +115,7 @@ export class TcpIngest implements ConnectionContext {
     } else {
       server.on('connection', (socket) => this.admit(socket, false));
     }
-    const tick = this.opts.idleTimeoutMs > 0 ? Math.min(1000, Math.max(50, this.opts.idleTimeoutMs >>> 2)) : 1000;
-    this.tickMs = tick;
-    this.timer = setInterval(() => this.sweep(), tick);
+    this.timer = setInterval(() => this.sweep(), this.tickMs);
     this.timer.unref();
     return (server.address() as net.AddressInfo).port;
   }
@@ -115,7 +124,7 @@ export class TcpIngest implements ConnectionContext {
     const address = socket.remoteAddress ?? '';
     const reason: RejectReason | null = this.draining
       ? 'draining'
-      : this.connections.size >= this.opts.maxConnections
+      : this.connections.size + (this.timeouts?.holding ?? 0) >= this.opts.maxConnections // rings handlers still hold count
         ? 'max_connections'
         : (this.perAddress.get(address) ?? 0) >= this.opts.maxConnectionsPerAddress
           ? 'per_address_limit'
@@ -136,6 +145,7 @@ export class TcpIngest implements ConnectionContext {
   connectionClosed(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     this.stats.connectionsActive--;
+    this.timeouts?.finished(conn as Connection);
     const n = (this.perAddress.get(conn.remoteAddress) ?? 1) - 1;
     if (n > 0) this.perAddress.set(conn.remoteAddress, n);
     else this.perAddress.delete(conn.remoteAddress);
@@ -146,7 +156,9 @@ export class TcpIngest implements ConnectionContext {
     const now = this.clock.tick();
     const idleMs = this.opts.idleTimeoutMs;
     let allPaused = this.connections.size > 0;
+    const timeouts = this.timeouts;
     for (const conn of this.connections) {
+      if (timeouts !== null && timeouts.check(conn, now)) continue; // checked paused or not: a stuck hold pauses
       const quiet = now - conn.lastActive;
       if (conn.paused) continue; // backpressure is not idleness
       allPaused = false;
@@ -159,6 +171,7 @@ export class TcpIngest implements ConnectionContext {
       } else if (quiet > SHED_AFTER_MS) conn.shed();
     }
     this.stalledSince = allPaused ? (this.stalledSince ?? now) : null;
+    timeouts?.sweepFinished(now);
   }
 
   /**
