@@ -5,8 +5,8 @@
  */
 import { FRAME_ERROR_REASONS, type FrameErrorReason } from '../wire/reasons.js';
 
-export type RejectReason = 'max_connections' | 'draining' | 'per_address_limit';
-export const REJECT_REASONS: readonly RejectReason[] = ['max_connections', 'draining', 'per_address_limit'];
+export type RejectReason = 'max_connections' | 'draining' | 'per_address_limit' | 'fd_limit';
+export const REJECT_REASONS: readonly RejectReason[] = ['max_connections', 'draining', 'per_address_limit', 'fd_limit'];
 
 export class IngestStats {
   packets = 0;
@@ -19,7 +19,10 @@ export class IngestStats {
     max_connections: 0,
     draining: 0,
     per_address_limit: 0,
+    fd_limit: 0,
   };
+  /** Accepts that failed for another reason than descriptors (those count as fd_limit rejections). */
+  acceptErrors = 0;
   backpressurePauses = 0;
   /** Keyed by handler name; every configured handler starts at 0. */
   readonly handlerErrors = new Map<string, number>();

@@ -17,6 +17,7 @@ import type { IngestStats, RejectReason } from '../metrics/ingest-stats.js';
 import type { FrameErrorReason } from '../wire/reasons.js';
 import { RingPool } from '../ring/pool.js';
 import { CoarseClock } from './coarse-clock.js';
+import { isOutOfDescriptors, readFdPlan } from './fd-limit.js';
 import type { ConnectionContext } from './connection-context.js';
 import { Connection, onreadHooks } from './connection.js';
 import { acceptWithOnread, supportsOnread } from './onread-accept.js';
@@ -63,6 +64,8 @@ export class TcpIngest implements ConnectionContext {
   private nextId = 1;
   private timer: NodeJS.Timeout | null = null;
   private readonly tickMs: number;
+  /** Producer connections that leave FD_RESERVE descriptors free (fd-limit.ts); set by listen(). */
+  private fdCap = Infinity;
   /** Null when limits.handlerTimeoutMs is 0. */
   private readonly timeouts: HandlerTimeouts | null;
   private onEmpty: (() => void) | null = null;
@@ -106,11 +109,12 @@ export class TcpIngest implements ConnectionContext {
         resolve();
       });
     });
-    server.on('error', (err) => this.log.error({ err }, 'tcp listener error'));
+    server.on('error', (err: NodeJS.ErrnoException) => this.acceptFailed(err.code, err));
+    const fds = readFdPlan(this.opts.maxConnections);
+    if (fds !== null) this.fdCap = fds.tcpCap;
+    if (fds?.warning) this.log.warn({ limit: fds.limit, openAtStart: fds.openAtStart, tcpCap: fds.tcpCap }, fds.warning);
     if (this.opts.readMode !== 'data' && supportsOnread(server)) {
-      acceptWithOnread(server, onreadHooks, (socket) => this.admit(socket, true), (code) => {
-        this.rateLog.warn(this.log, 'accept', { code }, 'accept failed');
-      });
+      acceptWithOnread(server, onreadHooks, (socket) => this.admit(socket, true), (code) => this.acceptFailed(code));
       this.usesOnread = true;
     } else {
       server.on('connection', (socket) => this.admit(socket, false));
@@ -122,9 +126,12 @@ export class TcpIngest implements ConnectionContext {
 
   private admit(socket: net.Socket, usesOnread: boolean): void {
     const address = socket.remoteAddress ?? '';
+    const open = this.connections.size + (this.timeouts?.holding ?? 0); // rings handlers still hold count
     const reason: RejectReason | null = this.draining
       ? 'draining'
-      : this.connections.size + (this.timeouts?.holding ?? 0) >= this.opts.maxConnections // rings handlers still hold count
+      : this.connections.size >= this.fdCap // descriptors first: HTTP and files keep their reserve
+        ? 'fd_limit'
+        : open >= this.opts.maxConnections
         ? 'max_connections'
         : (this.perAddress.get(address) ?? 0) >= this.opts.maxConnectionsPerAddress
           ? 'per_address_limit'
@@ -140,6 +147,15 @@ export class TcpIngest implements ConnectionContext {
     this.stats.connectionsTotal++;
     this.stats.connectionsActive++;
     this.connections.add(new Connection(this, socket, this.nextId++, usesOnread));
+  }
+
+  /** An accept failed (libuv code, or the server's 'error'): out of descriptors counts fd_limit. */
+  acceptFailed(code: number | string | undefined, err?: Error): void {
+    if (isOutOfDescriptors(code)) this.stats.connectionsRejected.fd_limit++;
+    else this.stats.acceptErrors++;
+    this.rateLog.warn(this.log, `accept:${code}`, { code, err }, isOutOfDescriptors(code)
+      ? 'accept failed: out of file descriptors (raise ulimit -n or lower tcp.maxConnections)'
+      : 'accept failed');
   }
 
   connectionClosed(conn: Connection): void {
