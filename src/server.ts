@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { StartupError, StateError } from './errors.js';
+import { closeHandlers, type ShutdownReport } from './handlers/close-handlers.js';
 import { createHandlers } from './handlers/create-handlers.js';
 import { HandlerErrors } from './handlers/handler-errors.js';
 import type { PacketHandler } from './handlers/types.js';
@@ -55,7 +56,7 @@ export class IngestServer {
   private readonly rates = new RateTracker();
   private rateTimer: NodeJS.Timeout | null = null;
   private startedAt = Date.now();
-  private stopping: Promise<void> | null = null;
+  private stopping: Promise<ShutdownReport> | null = null;
   addresses: ListeningAddresses | null = null;
 
   constructor(opts: IngestServerOptions) {
@@ -157,50 +158,45 @@ export class IngestServer {
 
   /**
    * Graceful stop (OPERATIONS.md, Run): /readyz turns 503, the listener
-   * closes, producers get drainTimeoutMs to finish, the rest are closed;
-   * handlers flush; HTTP closes last.
+   * closes, producers get most of drainTimeoutMs to finish, the rest are
+   * closed; handlers flush in what is left; HTTP closes last. Resolves to
+   * what the handlers could not write (the CLI exits 3 unless it is clean).
    */
-  shutdown(): Promise<void> {
+  shutdown(): Promise<ShutdownReport> {
     this.stopping ??= this.drainAndStop();
     return this.stopping;
   }
 
-  private async drainAndStop(): Promise<void> {
+  /**
+   * One budget, shutdown.drainTimeoutMs, for the whole stop:
+   *
+   *   0 ............................ drainMs .................. budget
+   *   | producers finish (drain)      | handlers flush (what is left, at least flushMs)
+   *
+   * flushMs is a quarter of the budget, 100 ms to 2 s; a drain that ends
+   * early leaves its time to the handlers.
+   */
+  private async drainAndStop(): Promise<ShutdownReport> {
     if (this.phase === 'new' || this.phase === 'stopped') {
       this.phase = 'stopped';
-      return;
+      return { unwritten: 0, unconfirmed: [] };
     }
     this.phase = 'draining';
-    const timeoutMs = this.config.shutdown.drainTimeoutMs;
-    this.log.info({ drainTimeoutMs: timeoutMs, connections: this.tcp?.connections.size ?? 0 }, 'draining');
-    await this.tcp?.drain(timeoutMs);
-    await this.closeHandlers(Math.max(timeoutMs, 1000));
+    const budgetMs = this.config.shutdown.drainTimeoutMs;
+    const flushMs = Math.min(2000, Math.max(100, Math.floor(budgetMs / 4)));
+    const drainMs = Math.max(0, budgetMs - flushMs);
+    const deadline = Date.now() + drainMs + flushMs;
+    this.log.info({ drainTimeoutMs: budgetMs, drainMs, flushMs, connections: this.tcp?.connections.size ?? 0 }, 'draining');
+    await this.tcp?.drain(drainMs);
+    const report = await closeHandlers(this.handlers, deadline, this.log);
     if (this.rateTimer) clearInterval(this.rateTimer);
     await this.http?.close();
     this.phase = 'stopped';
     this.log.info(
-      { packets: this.stats.packets, bytes: this.stats.bytes, ringBytes: this.stats.ringBytes },
+      { packets: this.stats.packets, bytes: this.stats.bytes, ringBytes: this.stats.ringBytes, ...report },
       'stopped',
     );
-  }
-
-  /** Flush every handler, bounded: a handler that never settles must not hang the exit. */
-  private async closeHandlers(timeoutMs: number): Promise<void> {
-    for (const { name, handler } of this.handlers) {
-      if (!handler.close) continue;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      });
-      try {
-        const r = await Promise.race([Promise.resolve(handler.close()).then(() => 'ok' as const), timedOut]);
-        if (r === 'timeout') this.log.error({ handler: name, timeoutMs }, 'handler did not close in time');
-      } catch (err) {
-        this.log.error({ handler: name, err }, 'handler failed to close');
-      } finally {
-        clearTimeout(timer);
-      }
-    }
+    return report;
   }
 
   private async abortStart(): Promise<void> {

@@ -97,8 +97,8 @@ export class LiveTarget {
     return new LiveTarget(server, tcpPort, recorder, settings);
   }
 
-  stop(): Promise<void> {
-    return this.server.shutdown();
+  async stop(): Promise<void> {
+    await this.server.shutdown();
   }
 
   /** Sends the case's bytes (its limits and policy are replaced by the server's), then checks. */

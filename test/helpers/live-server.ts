@@ -39,7 +39,7 @@ export async function startServer(
   const { config, dir } = testConfig(overrides);
   const server = new IngestServer({ config, logger: pino({ level: 'silent' }), handlers: opts.handlers, readMode: opts.readMode });
   const { tcpPort, httpPort } = await server.start();
-  return { server, tcpPort, httpPort, dir, stop: () => server.shutdown() };
+  return { server, tcpPort, httpPort, dir, stop: async () => void (await server.shutdown()) };
 }
 
 /** Records an owned copy of every packet, per connection, in arrival order. */
