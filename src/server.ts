@@ -144,6 +144,9 @@ export class IngestServer {
     if (this.handlers.length > 0 && unhealthy.length === this.handlers.length) {
       return { ready: false, reason: `handlers failing: ${unhealthy.map((h) => h.name).join(', ')}` };
     }
+    if (this.tcp?.fullOfTimedOutHolds === true) {
+      return { ready: false, reason: `full: ${this.tcp.timedOutHolds} connections' rings held by handlers past limits.handlerTimeoutMs` };
+    }
     const stalledMs = this.tcp?.stalledForMs() ?? 0;
     if (stalledMs > 0 && stalledMs >= this.config.readiness.stalledMs) {
       return { ready: false, reason: 'stalled: every connection is paused by backpressure' };

@@ -68,6 +68,13 @@ export class HandlerTimeouts {
     return this.holders.size;
   }
 
+  /** Of those, the ones whose holds are past the limit (readiness: slots lost to a stuck handler). */
+  get timedOut(): number {
+    let n = 0;
+    for (const counted of this.holders.values()) if (counted) n++;
+    return n;
+  }
+
   /** A connection finished: if handlers still hold its bytes, its ring is watched until they settle. */
   finished(conn: TimedConnection): void {
     if (conn.reader.oldestHoldSince >= 0 && !this.holders.has(conn)) this.holders.set(conn, false);
@@ -80,7 +87,7 @@ export class HandlerTimeouts {
     this.blame(conn, now);
     conn.reader.end();
     conn.reader.close();
-    conn.destroy();
+    conn.destroy(); // ack mode: the close protocol (connection.ts) sends ACK + FINAL handler_error first
     return true;
   }
 

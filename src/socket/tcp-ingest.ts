@@ -209,6 +209,17 @@ export class TcpIngest implements ConnectionContext {
     this.rateLog.warn(log, `frame:${reason}`, { reason, offset }, 'invalid frame');
   }
 
+  /** Connection slots (of maxConnections) taken by rings a handler holds past limits.handlerTimeoutMs. */
+  get timedOutHolds(): number {
+    return this.timeouts?.timedOut ?? 0;
+  }
+
+  /** True when new producers would be refused because timed-out holds fill maxConnections. */
+  get fullOfTimedOutHolds(): boolean {
+    const held = this.timedOutHolds;
+    return held > 0 && this.connections.size + (this.timeouts?.holding ?? 0) >= this.opts.maxConnections;
+  }
+
   /** True if there are connections and every one is paused by backpressure. */
   allPaused(): boolean {
     if (this.connections.size === 0) return false;

@@ -152,6 +152,10 @@ describe('a never-settling module handler and a stream of short-lived producers 
     expect(maxRing, 'ring bytes bounded by maxConnections rings').toBeLessThanOrEqual(MAX * RING);
     await until(() => fds() <= fdsBefore + 3, 5000, 'descriptors back near the baseline');
     expect((await fetch(`http://127.0.0.1:${child.httpPort}/healthz`)).status).toBe(200);
+    // Every slot is held by a stuck handler: not ready (a balancer sends producers elsewhere), still alive.
+    const ready = await fetch(`http://127.0.0.1:${child.httpPort}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { reason: string }).reason).toContain('past limits.handlerTimeoutMs');
     process.stdout.write(
       `never-settling handler: ${PRODUCERS} producers, ${errors} timed out, ${rejected} refused, ` +
         `active <= ${maxActive}, ring bytes <= ${maxRing}, fds ${fdsBefore} -> ${fds()}\n`,
