@@ -161,7 +161,7 @@ export class TcpIngest implements ConnectionContext {
   connectionClosed(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     this.stats.connectionsActive--;
-    this.timeouts?.finished(conn as Connection);
+    this.timeouts?.finished(conn);
     const n = (this.perAddress.get(conn.remoteAddress) ?? 1) - 1;
     if (n > 0) this.perAddress.set(conn.remoteAddress, n);
     else this.perAddress.delete(conn.remoteAddress);
