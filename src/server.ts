@@ -182,7 +182,7 @@ export class IngestServer {
   private async drainAndStop(): Promise<ShutdownReport> {
     if (this.phase === 'new' || this.phase === 'stopped') {
       this.phase = 'stopped';
-      return { unwritten: 0, unconfirmed: [] };
+      return { unwritten: 0, unconfirmed: [], heldBytes: 0 };
     }
     this.phase = 'draining';
     const budgetMs = this.config.shutdown.drainTimeoutMs;
@@ -191,7 +191,13 @@ export class IngestServer {
     const deadline = Date.now() + drainMs + flushMs;
     this.log.info({ drainTimeoutMs: budgetMs, drainMs, flushMs, connections: this.tcp?.connections.size ?? 0 }, 'draining');
     await this.tcp?.drain(drainMs);
-    const report = await closeHandlers(this.handlers, deadline, this.log);
+    let report = await closeHandlers(this.handlers, deadline, this.log);
+    // A handler's promise still pending now (no close(), or one that ignores its holds) holds delivered frames.
+    await new Promise((resolve) => setImmediate(resolve)); // rejections of given-up writes release theirs first
+    if (this.stats.ringBytes > 0) {
+      report = { ...report, heldBytes: this.stats.ringBytes };
+      this.log.error({ heldBytes: report.heldBytes }, 'delivered frames still held by a handler whose promise never settled: they may be unwritten');
+    }
     if (this.rateTimer) clearInterval(this.rateTimer);
     await this.http?.close();
     this.phase = 'stopped';

@@ -21,11 +21,13 @@ export interface ShutdownReport {
   readonly unwritten: number;
   /** Handlers that failed to close or did not within the deadline: their frames are unaccounted for. */
   readonly unconfirmed: readonly string[];
+  /** Bytes of delivered frames a handler still held (a promise never settled) after every close. */
+  readonly heldBytes: number;
 }
 
 /** True when every delivered frame was handed on: exit 0, else 3. */
 export function shutdownWasClean(report: ShutdownReport): boolean {
-  return report.unwritten === 0 && report.unconfirmed.length === 0;
+  return report.unwritten === 0 && report.unconfirmed.length === 0 && report.heldBytes === 0;
 }
 
 export async function closeHandlers(
@@ -40,7 +42,7 @@ export async function closeHandlers(
     if (n === null) unconfirmed.push(handlers[i].name);
     else unwritten += n;
   });
-  return { unwritten, unconfirmed };
+  return { unwritten, unconfirmed, heldBytes: 0 };
 }
 
 /** Frames `handler` could not write, or null if it did not say (failed, or past the deadline). */

@@ -71,7 +71,7 @@ describe('pkt-ingest serve: SIGTERM with a forward target that never reads', () 
     const stopped = logs.find((l) => l.msg === 'stopped')!;
     const delivered = stopped.packets as number;
     expect(unwritten).toBeGreaterThan(0);
-    expect(stopped).toMatchObject({ unwritten, unconfirmed: [] });
+    expect(stopped).toMatchObject({ unwritten, unconfirmed: [], heldBytes: 0 });
 
     // What reached the target plus what the server reports lost covers every delivered frame.
     for (const s of targetSockets) s.resume();

@@ -36,7 +36,7 @@ describe('closeHandlers', () => {
       { name: 'plain', handler: { onPacket() {} } },
     ];
     const report = await closeHandlers(handlers, Date.now() + 200, recordingLog(lines));
-    expect(report).toEqual({ unwritten: 7, unconfirmed: ['stuck', 'broken'] });
+    expect(report).toEqual({ unwritten: 7, unconfirmed: ['stuck', 'broken'], heldBytes: 0 });
     expect(shutdownWasClean(report)).toBe(false);
     expect(told[0], 'told less than the server waits: time to give up and count').toBeLessThanOrEqual(150);
     const byHandler = (name: string) => lines.filter((l) => l.handler === name);
@@ -90,7 +90,7 @@ describe('a server whose capture disk fills up, then SIGTERM-like shutdown', () 
     const report = await server.shutdown(); // the producer never closes: the drain times out too
     const tookMs = Date.now() - started;
     producer.destroy();
-    expect(report).toEqual({ unwritten: 50, unconfirmed: [] });
+    expect(report).toEqual({ unwritten: 50, unconfirmed: [], heldBytes: 0 });
     // One budget: the drain's share and the handlers' share add up to drainTimeoutMs (not 2x).
     expect(lines.find((l) => l.msg === 'draining')).toMatchObject({ drainTimeoutMs: 1000, drainMs: 750, flushMs: 250 });
     const line = lines.find((l) => l.handler === 'capture' && l.unwritten !== undefined);
@@ -99,5 +99,24 @@ describe('a server whose capture disk fills up, then SIGTERM-like shutdown', () 
     expect(onDisk).toMatchObject({ frames: 10, torn: null, firstError: null });
     expect(fs.statSync(file).size).toBe(10 * frame(0).length);
     process.stdout.write(`full disk at shutdown: ${report.unwritten} of 60 delivered frames reported unwritten, stopped after ${tookMs} ms (drainTimeoutMs 1000), file: 10 whole frames\n`);
+  });
+});
+
+describe('a server whose handler never settles and has no close()', () => {
+  it('reports the bytes still held after every close: not clean (exit 3)', async () => {
+    const never: PacketHandler = { onPacket: () => new Promise<void>(() => {}) };
+    const { config } = testConfig({ shutdown: { drainTimeoutMs: 200 }, limits: { handlerTimeoutMs: 0 } });
+    const lines: Array<Record<string, unknown>> = [];
+    const server = new IngestServer({ config, logger: recordingLog(lines), handlers: [{ name: 'never', handler: never }] });
+    const { tcpPort } = await server.start();
+    const frame = encodeFrame({ sourceId: 'held', destId: 'forever', payload: Buffer.alloc(50) });
+    const producer = net.connect(tcpPort, '127.0.0.1');
+    producer.on('error', () => {});
+    producer.end(Buffer.concat([frame, frame]));
+    await until(() => server.stats.packets === 2, 5000, 'both delivered');
+    const report = await server.shutdown();
+    expect(report).toEqual({ unwritten: 0, unconfirmed: [], heldBytes: 2 * frame.length });
+    expect(shutdownWasClean(report)).toBe(false);
+    expect(lines.find((l) => l.heldBytes !== undefined && l.level === 50)?.msg).toContain('never settled');
   });
 });
