@@ -22,11 +22,6 @@
  */
 import type { Ring } from '../ring/ring.js';
 
-/** Where marks read the time they were first held (the sweep's coarse clock). */
-export interface HoldClock {
-  readonly now: number;
-}
-const NO_CLOCK: HoldClock = { now: 0 };
 /** Settled marks kept for reuse per ledger: steady holding allocates no mark. */
 const SPARE_MARKS = 4;
 
@@ -36,7 +31,7 @@ class ReleaseMark {
   /** Oversize frames delivered in its batches: not ring bytes, but held all the same. */
   bigBytes = 0;
   pending = 0;
-  /** Clock time of its first hold: how old the oldest unsettled hold is (handler-timeout.ts). */
+  /** Date.now() at its first hold: how old the oldest unsettled hold is (handler-timeout.ts). */
   since = 0;
   /** Unsettled holds per handler index: who to blame when it is too old. */
   readonly pendingBy: number[] = [];
@@ -84,7 +79,6 @@ export class HoldLedger {
     /** Called when the front marks settled and `ring` bytes were released. */
     private readonly onSettled: () => void,
     private readonly onHoldError: (index: number, error: unknown) => void,
-    private readonly clock: HoldClock = NO_CLOCK,
   ) {}
 
   /** A mark is open or waiting: the ring must stay. */
@@ -92,7 +86,7 @@ export class HoldLedger {
     return this.marks.length > 0 || this.batchMark !== null;
   }
 
-  /** Clock time of the oldest unsettled hold (the front mark's first hold), or -1 if none. */
+  /** Date.now() of the oldest unsettled hold (the front mark's first hold), or -1 if none. */
   get oldestHoldSince(): number {
     return this.marks.length > 0 ? this.marks[0].since : -1;
   }
@@ -110,7 +104,7 @@ export class HoldLedger {
     let mark = this.batchMark;
     if (mark === null) {
       mark = this.batchMark = this.spare.pop() ?? new ReleaseMark(this, this.onHoldError);
-      mark.since = this.clock.now;
+      mark.since = Date.now(); // one clock read per held batch (a read), as the lag sample
     }
     mark.pending++;
     mark.pendingBy[handlerIndex] = (mark.pendingBy[handlerIndex] ?? 0) + 1;

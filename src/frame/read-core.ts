@@ -12,7 +12,7 @@ import type { Ring } from '../ring/ring.js';
 import type { RingPool } from '../ring/pool.js';
 import type { ErrorPolicy, FrameConsumer } from './consumer.js';
 import { FrameDecoder, type DecoderLimits } from './frame-decoder.js';
-import { HoldLedger, type HoldClock } from './hold-ledger.js';
+import { HoldLedger } from './hold-ledger.js';
 import { OversizeFrame } from './oversize-frame.js';
 
 /** Reads of at least this much are worth a move to the front of the ring. */
@@ -36,7 +36,7 @@ export abstract class ReadCore {
   /** What this reader last added to stats.ringBytes. */
   private accounted = 0;
 
-  constructor(pool: RingPool, limits: DecoderLimits, policy: ErrorPolicy, stats: IngestStats, consumer: FrameConsumer, clock?: HoldClock) {
+  constructor(pool: RingPool, limits: DecoderLimits, policy: ErrorPolicy, stats: IngestStats, consumer: FrameConsumer) {
     this.pool = pool;
     this.policy = policy;
     this.stats = stats;
@@ -45,7 +45,6 @@ export abstract class ReadCore {
     this.ledger = new HoldLedger(
       () => this.settled(),
       (index, error) => consumer.onHoldError(index, error),
-      clock,
     );
   }
 
@@ -57,7 +56,7 @@ export abstract class ReadCore {
     return (this.ring?.used ?? 0) + this.big.size + (this.backlog?.length ?? 0) + this.ledger.heldBig;
   }
 
-  /** Clock time of the oldest unsettled handler hold, or -1 (limits.handlerTimeoutMs). */
+  /** Date.now() of the oldest unsettled handler hold, or -1 (limits.handlerTimeoutMs). */
   get oldestHoldSince(): number {
     return this.ledger.oldestHoldSince;
   }

@@ -4,13 +4,13 @@
  * onBatchEnd promise unsettled) longer than the limit counts one handler
  * error against each handler still holding it, and ends the connection.
  *
- * No timer per packet: the hold ledger stamps each held batch with the
- * coarse clock when its first hold is placed, the oldest unsettled hold is
- * the ledger's front mark, and TcpIngest's sweep calls check() once per
- * connection per tick. So a hold is judged at most two ticks (half the
- * limit, at most 2 s) after the limit, never before it.
+ * No timer per packet: the hold ledger stamps each held batch (one clock
+ * read per read) when its first hold is placed, the oldest unsettled hold
+ * is the ledger's front mark, and TcpIngest's sweep calls check() once per
+ * connection per tick. So a hold is judged at most one tick (a quarter of
+ * the limit, at most 1 s) after the limit, never before it.
  *
- *   held batch --sweep: now - since > limit + tick--> count an error per holding handler
+ *   held batch --sweep: now - since > limit--> count an error per holding handler
  *     --> reader.end() (a partial frame counts `truncated`), reader.close()
  *         (bytes not yet through the ring are dropped: that producer resends)
  *     --> socket destroyed: the descriptor goes back even when the paused
@@ -38,7 +38,7 @@ import type { HandlerErrors } from './handler-errors.js';
 /** What the timeout needs of a connection (src/socket/connection.ts). */
 export interface TimedConnection {
   readonly reader: {
-    /** Coarse-clock ms of the oldest unsettled hold, or -1. */
+    /** Date.now() of the oldest unsettled hold, or -1. */
     readonly oldestHoldSince: number;
     oldestHolders(): number[];
     end(): void;
@@ -57,8 +57,6 @@ export class HandlerTimeouts {
 
   constructor(
     private readonly timeoutMs: number,
-    /** The sweep's period: the clock may be this stale, so that much is allowed on top. */
-    private readonly tickMs: number,
     private readonly handlerNames: readonly string[],
     private readonly errors: HandlerErrors,
   ) {}
@@ -80,7 +78,7 @@ export class HandlerTimeouts {
     if (conn.reader.oldestHoldSince >= 0 && !this.holders.has(conn)) this.holders.set(conn, false);
   }
 
-  /** Sweep, per open connection: ends it if its oldest hold is past the limit. True if it did. */
+  /** Sweep (`now`: a fresh Date.now()), per open connection: ends it if its oldest hold is past the limit. True if it did. */
   check(conn: TimedConnection, now: number): boolean {
     if (!this.pastLimit(conn, now) || this.holders.has(conn)) return false;
     this.holders.set(conn, true);
@@ -104,7 +102,7 @@ export class HandlerTimeouts {
 
   private pastLimit(conn: TimedConnection, now: number): boolean {
     const since = conn.reader.oldestHoldSince;
-    return since >= 0 && now - since > this.timeoutMs + this.tickMs;
+    return since >= 0 && now - since > this.timeoutMs;
   }
 
   /** One handler error for each handler still holding the oldest held bytes. */

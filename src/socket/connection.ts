@@ -74,7 +74,7 @@ export class Connection implements DispatchedConnection {
     this.openedAt = Date.now();
     this.lastActive = ctx.clock.now;
     this.dispatch = new Dispatch(ctx, this);
-    this.reader = new FrameReader(ctx.pool, ctx.limits, ctx.policy, ctx.stats, this.dispatch, ctx.clock);
+    this.reader = new FrameReader(ctx.pool, ctx.limits, ctx.policy, ctx.stats, this.dispatch);
     this.dispatch.target = this.reader;
     this.reader.onRoom = () => this.onRoom();
     this.reader.onFinished = () => this.finished();

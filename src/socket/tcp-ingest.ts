@@ -92,11 +92,11 @@ export class TcpIngest implements ConnectionContext {
     this.batchEnders = this.handlers.flatMap((h, i) => (typeof h.onBatchEnd === 'function' ? [i] : []));
     this.observeLag = observeLag;
     this.server = net.createServer({ allowHalfOpen: false });
-    // A quarter of the shortest timeout (50 ms to 1 s): each fires at most two ticks late.
+    // A quarter of the shortest timeout (50 ms to 1 s): idle fires at most two ticks late, a handler timeout one.
     const timeoutMs = opts.handlerTimeoutMs ?? 0;
     const shortest = Math.min(opts.idleTimeoutMs > 0 ? opts.idleTimeoutMs : Infinity, timeoutMs > 0 ? timeoutMs : Infinity);
     this.tickMs = Number.isFinite(shortest) ? Math.min(1000, Math.max(50, shortest >>> 2)) : 1000;
-    this.timeouts = timeoutMs > 0 ? new HandlerTimeouts(timeoutMs, this.tickMs, this.handlerNames, this.handlerErrors) : null;
+    this.timeouts = timeoutMs > 0 ? new HandlerTimeouts(timeoutMs, this.handlerNames, this.handlerErrors) : null;
   }
 
   /** Binds; resolves with the bound port. Rejects with the listen error (EADDRINUSE...). */

@@ -86,9 +86,10 @@ describe('limits.handlerTimeoutMs', () => {
     process.stdout.write(`handler timeout: connection closed ${closedAfter} ms after its first held packet (limit 300 ms)\n`);
   });
 
-  it('ends a paused connection whose producer already closed (no CLOSE-WAIT), dropping only what was never delivered', async () => {
+  for (const readMode of ['auto', 'data'] as const) {
+  it(`ends a paused connection whose producer already closed (no CLOSE-WAIT), dropping only what was never delivered (${readMode === 'auto' ? 'onread' : "'data'"} path)`, async () => {
     const never: PacketHandler = { onPacket: () => new Promise<void>(() => {}) };
-    live = await startServer({ limits: { handlerTimeoutMs: 200 }, tcp: { ringBytes: 4096 } }, { handlers: [{ name: 'never', handler: never }] });
+    live = await startServer({ limits: { handlerTimeoutMs: 200 }, tcp: { ringBytes: 4096 } }, { handlers: [{ name: 'never', handler: never }], readMode });
     const { stats } = live.server;
     const socket = await connect(live.tcpPort);
     const closed = closedByServer(socket);
@@ -102,6 +103,7 @@ describe('limits.handlerTimeoutMs', () => {
     expect(stats.packets).toBeLessThan(160);
     expect(stats.ringBytes, 'at most the ring').toBeLessThanOrEqual(4096);
   });
+  }
 });
 
 describe('a never-settling module handler and a stream of short-lived producers (child server)', () => {
