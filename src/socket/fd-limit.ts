@@ -12,7 +12,10 @@
  *
  * TcpIngest refuses a connection over the cap at once (closed, counted
  * `fd_limit`), so /healthz, /metrics and the capture keep working through a
- * flood. An accept that fails anyway (EMFILE, ENFILE: something else took
+ * flood. Once producers hold half the cap, its sweep counts /proc/self/fd
+ * again each tick (recount()): descriptors others took since start-up
+ * (scrapes, files a module opened, sockets still handshaking) come off the
+ * producers' share, never off the reserve. An accept that fails anyway (EMFILE, ENFILE: something else took
  * descriptors) counts `fd_limit` too, other accept errors their own counter;
  * both logged rate-limited.
  */
@@ -55,17 +58,30 @@ export function planFds(limit: number, openAtStart: number, maxConnections: numb
   return { limit, openAtStart, tcpCap, warning };
 }
 
-/** This process's plan, read from /proc; null where /proc is not there (not Linux): no cap. */
-export function readFdPlan(maxConnections: number): FdPlan | null {
-  let limit: number | null;
-  let open: number;
+/** Descriptors open in this process now, or null without /proc. */
+export function openFdCount(): number | null {
   try {
-    limit = parseFdLimit(fs.readFileSync('/proc/self/limits', 'utf8'));
-    open = fs.readdirSync('/proc/self/fd').length - 1; // readdir's own descriptor is listed too
+    return fs.readdirSync('/proc/self/fd').length - 1; // readdir's own descriptor is listed too
   } catch {
     return null;
   }
-  return limit === null ? null : planFds(limit, open, maxConnections);
+}
+
+/** This process's plan, read from /proc; null where /proc is not there (not Linux): no cap. */
+export function readFdPlan(maxConnections: number): FdPlan | null {
+  let limit: number | null;
+  try {
+    limit = parseFdLimit(fs.readFileSync('/proc/self/limits', 'utf8'));
+  } catch {
+    return null;
+  }
+  const open = openFdCount();
+  return limit === null || open === null ? null : planFds(limit, open, maxConnections);
+}
+
+/** The cap again from a fresh count: `producers` of the `open` descriptors are producer connections. */
+export function recount(limit: number, producers: number, open: number | null = openFdCount()): number | null {
+  return open === null ? null : planFds(limit, Math.max(0, open - producers), 0).tcpCap;
 }
 
 /** libuv accept errors (negative errno, or Node's code string) that mean "no descriptor left". */

@@ -17,7 +17,7 @@ import type { IngestStats, RejectReason } from '../metrics/ingest-stats.js';
 import type { FrameErrorReason } from '../wire/reasons.js';
 import { RingPool } from '../ring/pool.js';
 import { CoarseClock } from './coarse-clock.js';
-import { isOutOfDescriptors, readFdPlan } from './fd-limit.js';
+import { isOutOfDescriptors, readFdPlan, recount } from './fd-limit.js';
 import type { ConnectionContext } from './connection-context.js';
 import { Connection, onreadHooks } from './connection.js';
 import { acceptWithOnread, supportsOnread } from './onread-accept.js';
@@ -66,6 +66,8 @@ export class TcpIngest implements ConnectionContext {
   private readonly tickMs: number;
   /** Producer connections that leave FD_RESERVE descriptors free (fd-limit.ts); set by listen(). */
   private fdCap = Infinity;
+  /** RLIMIT_NOFILE, when known (Linux). */
+  private fdLimit: number | null = null;
   /** Null when limits.handlerTimeoutMs is 0. */
   private readonly timeouts: HandlerTimeouts | null;
   private onEmpty: (() => void) | null = null;
@@ -111,7 +113,7 @@ export class TcpIngest implements ConnectionContext {
     });
     server.on('error', (err: NodeJS.ErrnoException) => this.acceptFailed(err.code, err));
     const fds = readFdPlan(this.opts.maxConnections);
-    if (fds !== null) this.fdCap = fds.tcpCap;
+    if (fds !== null && Number.isFinite(fds.limit)) [this.fdCap, this.fdLimit] = [fds.tcpCap, fds.limit];
     if (fds?.warning) this.log.warn({ limit: fds.limit, openAtStart: fds.openAtStart, tcpCap: fds.tcpCap }, fds.warning);
     if (this.opts.readMode !== 'data' && supportsOnread(server)) {
       acceptWithOnread(server, onreadHooks, (socket) => this.admit(socket, true), (code) => this.acceptFailed(code));
@@ -187,6 +189,8 @@ export class TcpIngest implements ConnectionContext {
       } else if (quiet > SHED_AFTER_MS) conn.shed();
     }
     this.stalledSince = allPaused ? (this.stalledSince ?? now) : null;
+    // Near the cap, count again: what others opened since start-up comes off the producers' share.
+    if (this.fdLimit !== null && this.connections.size >= this.fdCap >>> 1) this.fdCap = recount(this.fdLimit, this.connections.size) ?? this.fdCap;
     timeouts?.sweepFinished(now);
   }
 
