@@ -110,6 +110,7 @@ export class HoldLedger {
     mark.pendingBy[handlerIndex] = (mark.pendingBy[handlerIndex] ?? 0) + 1;
     promise.then(mark.settler(handlerIndex), mark.rejecter(handlerIndex));
   }
+
   /** Closes the current batch: release its bytes now, or put them on a mark. */
   endBatch(ring: Ring | null): void {
     const mark = this.batchMark;
