@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 /**
  * The `pkt-ingest` command. Exit status (README.md, OPERATIONS.md): 0 after
- * a shutdown by signal, 2 for a usage or configuration error, 1 for a
- * start-up failure, 3 when a second signal cut the shutdown short (frames
- * delivered but not yet written may be lost); `inspect`: 0 valid, 1
- * invalid, 2 usage or unreadable file.
+ * a shutdown by signal that handed every delivered frame on, 2 for a usage
+ * or configuration error, 1 for a start-up failure, 3 after a shutdown
+ * that could not (a handler left frames unwritten, or did not close in
+ * time) or that a second signal cut short; `inspect`: 0 valid, 1 invalid,
+ * 2 usage or unreadable file.
  * Messages to people are one plain line on stderr, never a stack trace.
  */
 import fs from 'node:fs';
 import { parseCli } from './cli/parse-args.js';
 import { loadConfig, type ConfigFlags } from './config/load-config.js';
 import { ConfigError, PktError, StartupError, UsageError } from './errors.js';
+import { shutdownWasClean } from './handlers/close-handlers.js';
 import { formatReport, inspectFile, isClean } from './inspect/inspect-file.js';
 import type { DumpCommand } from './cli/tool-args.js';
 
@@ -29,8 +31,8 @@ function exitAfterFlush(log: { flush(cb?: (err?: Error) => void): void }, code: 
   }
 }
 
-/** Exit status after a second signal cut the shutdown short. */
-const EXIT_CUT_SHORT = 3;
+/** Exit status after a shutdown that could not hand every delivered frame on, or was cut short. */
+const EXIT_UNWRITTEN = 3;
 
 function fail(message: string, code: number): number {
   process.stderr.write(`pkt-ingest: ${message}\n`);
@@ -48,14 +50,14 @@ async function serve(configPath: string | undefined, flags: Partial<ConfigFlags>
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
       // Exit 3, like a shutdown that could not hand every frame to every handler: nothing was flushed.
-      server.log.warn({ signal, exitCode: EXIT_CUT_SHORT }, 'second signal: exiting now, without flushing; frames delivered but not yet written may be lost');
-      exitAfterFlush(server.log, EXIT_CUT_SHORT);
+      server.log.warn({ signal, exitCode: EXIT_UNWRITTEN }, 'second signal: exiting now, without flushing; frames delivered but not yet written may be lost');
+      exitAfterFlush(server.log, EXIT_UNWRITTEN);
       return;
     }
     stopping = true;
     server.log.info({ signal }, 'shutting down');
     server.shutdown().then(
-      () => exitAfterFlush(server.log, 0),
+      (report) => exitAfterFlush(server.log, shutdownWasClean(report) ? 0 : EXIT_UNWRITTEN),
       (err: unknown) => {
         server.log.error({ err }, 'shutdown failed');
         process.exit(1);

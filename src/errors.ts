@@ -30,6 +30,8 @@ export const ErrorCodes = {
   STATE: 'PKT_ERR_STATE',
   /** The jetstream handler: a stream or server cannot take what its configuration asks (names the key). */
   JETSTREAM: 'PKT_ERR_JETSTREAM',
+  /** A handler held a packet (its promise unsettled) past limits.handlerTimeoutMs. */
+  HANDLER_TIMEOUT: 'PKT_ERR_HANDLER_TIMEOUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -94,5 +96,12 @@ export class ForwardError extends PktError {
 export class StateError extends PktError {
   constructor(message: string) {
     super(ErrorCodes.STATE, message);
+  }
+}
+
+/** Counted against a handler whose promise stayed unsettled past limits.handlerTimeoutMs. */
+export class HandlerTimeoutError extends PktError {
+  constructor(message: string) {
+    super(ErrorCodes.HANDLER_TIMEOUT, message);
   }
 }

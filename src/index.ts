@@ -3,8 +3,10 @@
  * authors, the wire codec, the producer client and the capture reader.
  */
 export { IngestServer, type IngestServerOptions, type ListeningAddresses } from './server.js';
+export { shutdownWasClean, type ShutdownReport } from './handlers/close-handlers.js';
 export type {
   ConnectionInfo,
+  HandlerCloseResult,
   HandlerContext,
   HandlerFactory,
   OwnedPacket,

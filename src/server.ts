@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { applyReload, type ReloadResult } from './config/reload.js';
 import type { Config } from './config/schema.js';
 import { StartupError, StateError } from './errors.js';
+import { closeHandlers, type ShutdownReport } from './handlers/close-handlers.js';
 import { createHandlers } from './handlers/create-handlers.js';
 import { HandlerErrors } from './handlers/handler-errors.js';
 import type { PacketHandler } from './handlers/types.js';
@@ -64,7 +65,7 @@ export class IngestServer {
   private readonly rates = new RateTracker();
   private rateTimer: NodeJS.Timeout | null = null;
   private startedAt = Date.now();
-  private stopping: Promise<void> | null = null;
+  private stopping: Promise<ShutdownReport> | null = null;
   addresses: ListeningAddresses | null = null;
 
   constructor(opts: IngestServerOptions) {
@@ -91,7 +92,7 @@ export class IngestServer {
       // Files read now: a bad one is a StartupError naming tcp.tls.<key>, the path and the fix.
       this.tcpTls = config.tcp.tls === null ? null : new ReloadableTlsContext(config.tcp.tls, 'tcp.tls');
       this.tcp = new TcpIngest(
-        { ...config.tcp, limits: config.limits, policy: config, readMode: this.readMode, tlsContext: this.tcpTls, ...this.timeouts },
+        { ...config.tcp, limits: config.limits, policy: config, readMode: this.readMode, tlsContext: this.tcpTls, handlerTimeoutMs: config.limits.handlerTimeoutMs, ...this.timeouts },
         this.stats,
         log,
         this.handlers,
@@ -192,6 +193,9 @@ export class IngestServer {
     if (this.handlers.length > 0 && unhealthy.length === this.handlers.length) {
       return { ready: false, reason: `handlers failing: ${unhealthy.map((h) => h.name).join(', ')}` };
     }
+    if (this.tcp?.fullOfTimedOutHolds === true) {
+      return { ready: false, reason: `full: ${this.tcp.timedOutHolds} connections' rings held by handlers past limits.handlerTimeoutMs` };
+    }
     const stalledMs = this.tcp?.stalledForMs() ?? 0;
     if (stalledMs > 0 && stalledMs >= this.config.readiness.stalledMs) {
       return { ready: false, reason: 'stalled: every connection is paused by backpressure' };
@@ -206,50 +210,51 @@ export class IngestServer {
 
   /**
    * Graceful stop (OPERATIONS.md, Run): /readyz turns 503, the listener
-   * closes, producers get drainTimeoutMs to finish, the rest are closed;
-   * handlers flush; HTTP closes last.
+   * closes, producers get most of drainTimeoutMs to finish, the rest are
+   * closed; handlers flush in what is left; HTTP closes last. Resolves to
+   * what the handlers could not write (the CLI exits 3 unless it is clean).
    */
-  shutdown(): Promise<void> {
+  shutdown(): Promise<ShutdownReport> {
     this.stopping ??= this.drainAndStop();
     return this.stopping;
   }
 
-  private async drainAndStop(): Promise<void> {
+  /**
+   * One budget, shutdown.drainTimeoutMs, for the whole stop:
+   *
+   *   0 ............................ drainMs .................. budget
+   *   | producers finish (drain)      | handlers flush (what is left, at least flushMs)
+   *
+   * flushMs is a quarter of the budget, 100 ms to 2 s; a drain that ends
+   * early leaves its time to the handlers.
+   */
+  private async drainAndStop(): Promise<ShutdownReport> {
     if (this.phase === 'new' || this.phase === 'stopped') {
       this.phase = 'stopped';
-      return;
+      return { unwritten: 0, unconfirmed: [], heldBytes: 0 };
     }
     this.phase = 'draining';
-    const timeoutMs = this.config.shutdown.drainTimeoutMs;
-    this.log.info({ drainTimeoutMs: timeoutMs, connections: this.tcp?.connections.size ?? 0 }, 'draining');
-    await this.tcp?.drain(timeoutMs);
-    await this.closeHandlers(Math.max(timeoutMs, 1000));
+    const budgetMs = this.config.shutdown.drainTimeoutMs;
+    const flushMs = Math.min(2000, Math.max(100, Math.floor(budgetMs / 4)));
+    const drainMs = Math.max(0, budgetMs - flushMs);
+    const deadline = Date.now() + drainMs + flushMs;
+    this.log.info({ drainTimeoutMs: budgetMs, drainMs, flushMs, connections: this.tcp?.connections.size ?? 0 }, 'draining');
+    await this.tcp?.drain(drainMs);
+    let report = await closeHandlers(this.handlers, deadline, this.log);
+    // A handler's promise still pending now (no close(), or one that ignores its holds) holds delivered frames.
+    await new Promise((resolve) => setImmediate(resolve)); // rejections of given-up writes release theirs first
+    if (this.stats.ringBytes > 0) {
+      report = { ...report, heldBytes: this.stats.ringBytes };
+      this.log.error({ heldBytes: report.heldBytes }, 'delivered frames still held by a handler whose promise never settled: they may be unwritten');
+    }
     if (this.rateTimer) clearInterval(this.rateTimer);
     await this.http?.close();
     this.phase = 'stopped';
     this.log.info(
-      { packets: this.stats.packets, bytes: this.stats.bytes, ringBytes: this.stats.ringBytes },
+      { packets: this.stats.packets, bytes: this.stats.bytes, ringBytes: this.stats.ringBytes, ...report },
       'stopped',
     );
-  }
-
-  /** Flush every handler, bounded: a handler that never settles must not hang the exit. */
-  private async closeHandlers(timeoutMs: number): Promise<void> {
-    for (const { name, handler } of this.handlers) {
-      if (!handler.close) continue;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      });
-      try {
-        const r = await Promise.race([Promise.resolve(handler.close()).then(() => 'ok' as const), timedOut]);
-        if (r === 'timeout') this.log.error({ handler: name, timeoutMs }, 'handler did not close in time');
-      } catch (err) {
-        this.log.error({ handler: name, err }, 'handler failed to close');
-      } finally {
-        clearTimeout(timer);
-      }
-    }
+    return report;
   }
 
   private async abortStart(): Promise<void> {

@@ -7,6 +7,7 @@ import {
   ErrorCodes,
   ForwardError,
   HandlerModuleError,
+  HandlerTimeoutError,
   PktError,
   RingError,
   StartupError,
@@ -37,6 +38,7 @@ describe('error codes', () => {
     [new StateError('x'), ErrorCodes.STATE, 'StateError'],
     [new CapturePathLostError('/p', 'removed'), ErrorCodes.CAPTURE, 'CapturePathLostError'],
     [new JetStreamConfigError('x'), ErrorCodes.JETSTREAM, 'JetStreamConfigError'],
+    [new HandlerTimeoutError('x'), ErrorCodes.HANDLER_TIMEOUT, 'HandlerTimeoutError'],
   ])('%s carries its stable code and class name', (err, code, name) => {
     expect(err).toBeInstanceOf(PktError);
     expect(err.code).toBe(code);
@@ -88,6 +90,7 @@ describe('docs/errors.md', () => {
       StateError: new StateError('x'),
       CapturePathLostError: new CapturePathLostError('/p', 'moved'),
       JetStreamConfigError: new JetStreamConfigError('x'),
+      HandlerTimeoutError: new HandlerTimeoutError('x'),
     };
     for (const [, code, cell] of rows) {
       for (const name of cell.match(/[A-Z][A-Za-z]+Error/g) ?? []) {

@@ -80,7 +80,7 @@ export class LiveTarget {
       ...base,
       tcp: { ...base.tcp, host: '127.0.0.1', port: 0, ringBytes: settings.ringBytes, idleTimeoutMs: 0 },
       http: { ...base.http, host: '127.0.0.1', port: 0 },
-      limits: settings.limits,
+      limits: { ...settings.limits, handlerTimeoutMs: 0 }, // the fuzz recorder may hold frames for as long as it likes
       ...settings.policy,
       handlers: [],
       log: { level: 'silent', format: 'json' },
@@ -97,8 +97,8 @@ export class LiveTarget {
     return new LiveTarget(server, tcpPort, recorder, settings);
   }
 
-  stop(): Promise<void> {
-    return this.server.shutdown();
+  async stop(): Promise<void> {
+    await this.server.shutdown();
   }
 
   /** Sends the case's bytes (its limits and policy are replaced by the server's), then checks. */

@@ -38,10 +38,13 @@ const VALUES: Record<string, string> = {
 const SEE_HELP = 'see pkt-ingest --help';
 
 const EXIT_STATUS = `Exit status:
-  0  shut down by SIGTERM or SIGINT (drained or drain timeout reached)
+  0  shut down by SIGTERM or SIGINT (drained or drain timeout reached),
+     every delivered frame handed on
   1  start-up failure (port in use, unwritable capture directory)
   2  usage or configuration error (unknown flag or key, wrong type,
      out-of-range value, bad environment value)
+  3  a shutdown that left delivered frames unwritten (a full disk, a
+     forward target down: one log line per handler with the count), or
   3  a second SIGTERM or SIGINT during the shutdown: exited at once,
      frames delivered but not yet written may be lost`;
 

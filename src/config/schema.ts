@@ -95,6 +95,8 @@ export const configSchema = {
       // The format allows 4 GiB, but a frame is held whole in memory: 1 GiB is the sane ceiling.
       maxPayloadBytes: int(0, MAX_PAYLOAD_BYTES_LIMIT, MiB),
       maxHeaderBytes: int(MIN_HEADER_LEN, MAX_HEADER_LEN, 4096),
+      // A packet held (its promise unsettled) this long fails its handler and ends its connection; 0 disables.
+      handlerTimeoutMs: ms(0, 30000),
     }),
     onFrameError: oneOf(['close', 'resync'] as const, 'close'),
     onChecksumError: oneOf(['drop', 'close'] as const, 'drop'),
@@ -242,7 +244,12 @@ export interface Config {
     readonly proxyProtocol: ProxyProtocolMode;
   };
   readonly http: { readonly host: string; readonly port: number; readonly tls: HttpTlsConfig | null };
-  readonly limits: { readonly maxPayloadBytes: number; readonly maxHeaderBytes: number };
+  readonly limits: {
+    readonly maxPayloadBytes: number;
+    readonly maxHeaderBytes: number;
+    /** 0 disables; see src/handlers/handler-timeout.ts. */
+    readonly handlerTimeoutMs: number;
+  };
   readonly onFrameError: 'close' | 'resync';
   readonly onChecksumError: 'drop' | 'close';
   readonly handlers: readonly HandlerConfig[];

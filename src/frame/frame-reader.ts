@@ -141,7 +141,10 @@ export class FrameReader extends ReadCore {
     this.closed = true;
     this.big.drop(-1);
     this.backlog = null;
+    this.account(); // the dropped backlog leaves the gauge now, held bytes stay in it
     this.giveBackIfDone();
+    // finish() was waiting for room to deliver the backlog (a handler timeout aborts it): it ends now.
+    if (this.finishing) this.complete();
   }
 
   /** Received bytes wait in the backlog for room. */

@@ -12,12 +12,18 @@
  *   marks:    [ m1: b1+b2 bytes ]    [ m3: b3 bytes ]
  *   settle(m3) first: nothing yet; settle(m1): m1 then m3 released.
  *
- * One mark per batch, not per frame or per promise: a read costs at most one
- * allocation, however many handlers hold how many frames.
+ * One mark per batch, not per frame or per promise, and settled marks are
+ * reused: steady holding allocates no mark and no closure, however many
+ * handlers hold how many frames. Each mark notes when it was first held and
+ * how many holds each handler still has on it, for limits.handlerTimeoutMs
+ * (src/handlers/handler-timeout.ts): the front mark is the oldest hold.
  * State is owned by the reader; at close the ring goes back only once every
  * mark settled (the reader checks `busy`).
  */
 import type { Ring } from '../ring/ring.js';
+
+/** Settled marks kept for reuse per ledger: steady holding allocates no mark. */
+const SPARE_MARKS = 4;
 
 /** Bytes of one or more batches, released together once every hold on them settled. */
 class ReleaseMark {
@@ -25,20 +31,36 @@ class ReleaseMark {
   /** Oversize frames delivered in its batches: not ring bytes, but held all the same. */
   bigBytes = 0;
   pending = 0;
-  readonly settle = (): void => {
-    this.pending--;
-    if (this.pending === 0) this.ledger.settledOne();
-  };
+  /** Date.now() at its first hold: how old the oldest unsettled hold is (handler-timeout.ts). */
+  since = 0;
+  /** Unsettled holds per handler index: who to blame when it is too old. */
+  readonly pendingBy: number[] = [];
+  // Per handler index, made once per mark (marks are reused): no closure per hold.
+  private readonly settlers: Array<(() => void) | undefined> = [];
   private readonly rejecters: Array<((error: unknown) => void) | undefined> = [];
   constructor(
     private readonly ledger: HoldLedger,
     private readonly onHoldError: (index: number, error: unknown) => void,
   ) {}
+  settler(index: number): () => void {
+    return (this.settlers[index] ??= () => {
+      this.pendingBy[index]--;
+      this.settle();
+    });
+  }
   rejecter(index: number): (error: unknown) => void {
     return (this.rejecters[index] ??= (error: unknown) => {
+      this.pendingBy[index]--;
       this.onHoldError(index, error);
       this.settle();
     });
+  }
+  reset(): void {
+    this.bytes = this.bigBytes = this.pending = this.since = 0;
+  }
+  private settle(): void {
+    this.pending--;
+    if (this.pending === 0) this.ledger.settledOne();
   }
 }
 
@@ -51,6 +73,7 @@ export class HoldLedger {
   batchBig = 0;
   private batchMark: ReleaseMark | null = null;
   private readonly marks: ReleaseMark[] = [];
+  private readonly spare: ReleaseMark[] = [];
 
   constructor(
     /** Called when the front marks settled and `ring` bytes were released. */
@@ -63,11 +86,29 @@ export class HoldLedger {
     return this.marks.length > 0 || this.batchMark !== null;
   }
 
+  /** Date.now() of the oldest unsettled hold (the front mark's first hold), or -1 if none. */
+  get oldestHoldSince(): number {
+    return this.marks.length > 0 ? this.marks[0].since : -1;
+  }
+
+  /** Indices of the handlers whose holds keep the oldest mark unsettled (off the hot path). */
+  oldestHolders(): number[] {
+    const out: number[] = [];
+    const pendingBy = this.marks.length > 0 ? this.marks[0].pendingBy : [];
+    for (let i = 0; i < pendingBy.length; i++) if (pendingBy[i] > 0) out.push(i);
+    return out;
+  }
+
   /** Register a handler's promise on the frames of the current batch. */
   hold(promise: PromiseLike<unknown>, handlerIndex: number): void {
-    const mark = (this.batchMark ??= new ReleaseMark(this, this.onHoldError));
+    let mark = this.batchMark;
+    if (mark === null) {
+      mark = this.batchMark = this.spare.pop() ?? new ReleaseMark(this, this.onHoldError);
+      mark.since = Date.now(); // one clock read per held batch (a read), as the lag sample
+    }
     mark.pending++;
-    promise.then(mark.settle, mark.rejecter(handlerIndex));
+    mark.pendingBy[handlerIndex] = (mark.pendingBy[handlerIndex] ?? 0) + 1;
+    promise.then(mark.settler(handlerIndex), mark.rejecter(handlerIndex));
   }
 
   /** Closes the current batch: release its bytes now, or put them on a mark. */
@@ -96,6 +137,8 @@ export class HoldLedger {
       const mark = this.marks.shift() as ReleaseMark;
       ring.release(mark.bytes);
       this.heldBig -= mark.bigBytes;
+      mark.reset(); // every hold on it settled: no callback can reach it again
+      if (this.spare.length < SPARE_MARKS) this.spare.push(mark);
     }
   }
 

@@ -56,6 +56,16 @@ export abstract class ReadCore {
     return (this.ring?.used ?? 0) + this.big.size + (this.backlog?.length ?? 0) + this.ledger.heldBig;
   }
 
+  /** Date.now() of the oldest unsettled handler hold, or -1 (limits.handlerTimeoutMs). */
+  get oldestHoldSince(): number {
+    return this.ledger.oldestHoldSince;
+  }
+
+  /** Handler indices whose holds keep the oldest held bytes (called only when it timed out). */
+  oldestHolders(): number[] {
+    return this.ledger.oldestHolders();
+  }
+
   /** A frame larger than the ring is being gathered in its own buffer. */
   get gatheringOversize(): boolean {
     return this.big.active;

@@ -61,6 +61,7 @@ export function createForwardHandler(config: ForwardOptions, context: HandlerCon
     closeConnection: (conn) => runs.delete(conn),
     isHealthy: () => connection.connected,
     status: () => ({ target: connection.target, connected: connection.connected, queuedBytes: connection.queuedBytes, queuedBatches: connection.queuedBatches }),
-    close: () => connection.close(),
+    // The server logs the frames that never reached the target and exits 3 if there are any.
+    close: async (timeoutMs?: number) => ({ unwritten: (await connection.close(timeoutMs)).unforwardedFrames }),
   };
 }

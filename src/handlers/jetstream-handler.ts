@@ -204,10 +204,10 @@ export function createJetStreamHandler(config: JetStreamOptions, context: Handle
       if (b.pending === 0) forget(b);
     },
     isHealthy: () => publisher.ready,
-    async close(): Promise<void> {
+    async close(budgetMs?: number): Promise<{ unwritten: number }> {
       closing = true;
       for (const b of byConnection.values()) if (b.open !== null || b.queue.length > 0) schedule(b);
-      const timeoutMs = deps.closeTimeoutMs ?? 10_000;
+      const timeoutMs = budgetMs ?? deps.closeTimeoutMs ?? 10_000;
       let timer: NodeJS.Timeout | undefined;
       const done = new Promise<void>((resolve) => {
         wakeClose = resolve;
@@ -234,6 +234,7 @@ export function createJetStreamHandler(config: JetStreamOptions, context: Handle
         context.reportError(err);
         log.error({ frames, messages }, err.message);
       }
+      return { unwritten: frames }; // the server counts them and exits 3
     },
   };
 }

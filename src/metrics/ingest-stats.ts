@@ -5,9 +5,9 @@
  */
 import { FRAME_ERROR_REASONS, type FrameErrorReason } from '../wire/reasons.js';
 
-export type RejectReason = 'max_connections' | 'draining' | 'per_address_limit' | 'not_allowed' | 'tls_handshake' | 'proxy_protocol';
+export type RejectReason = 'max_connections' | 'draining' | 'per_address_limit' | 'not_allowed' | 'tls_handshake' | 'proxy_protocol' | 'fd_limit';
 export const REJECT_REASONS: readonly RejectReason[] = [
-  'max_connections', 'draining', 'per_address_limit', 'not_allowed', 'tls_handshake', 'proxy_protocol',
+  'max_connections', 'draining', 'per_address_limit', 'not_allowed', 'tls_handshake', 'proxy_protocol', 'fd_limit',
 ];
 
 export class IngestStats {
@@ -24,7 +24,10 @@ export class IngestStats {
     not_allowed: 0,
     tls_handshake: 0,
     proxy_protocol: 0,
+    fd_limit: 0,
   };
+  /** Accepts that failed for another reason than descriptors (those count as fd_limit rejections). */
+  acceptErrors = 0;
   backpressurePauses = 0;
   /** Keyed by handler name; every configured handler starts at 0. */
   readonly handlerErrors = new Map<string, number>();

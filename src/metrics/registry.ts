@@ -92,6 +92,9 @@ export function createMetrics(stats: IngestStats, opts: { handlerNames: readonly
     },
   });
 
+  // Not in the contract: accepts that failed for another reason than descriptors (logged, rate-limited).
+  mirror('pkt_ingest_accept_errors_total', 'TCP accepts that failed (descriptor exhaustion counts as rejected reason fd_limit).', () => stats.acceptErrors);
+
   mirror(
     'pkt_ingest_backpressure_pauses_total',
     'Times a socket was paused because handlers lagged behind.',

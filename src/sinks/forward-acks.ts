@@ -16,6 +16,7 @@
  * from 1 again and starts with the oldest unacknowledged batch).
  */
 import { Flags, OFFSET_FLAGS, OFFSET_HEADER_LEN, OFFSET_PAYLOAD_LEN } from '../wire/constants.js';
+import { countFrames } from './capture-frames.js';
 
 /** An owned copy of whole-frame `segments` with ACK_REQUEST set on each frame. */
 export function stampedCopy(segments: readonly Buffer[], bytes: number): { copy: Buffer; frames: number } {
@@ -107,4 +108,21 @@ export class ForwardAcks {
     }
     return done;
   }
+}
+
+/** What ForwardConnection.close() could not hand to the target before its deadline. */
+export interface ForwardCloseResult {
+  readonly unforwardedFrames: number;
+  readonly unforwardedBytes: number;
+}
+
+/** The frames of batches left at close (stamped, in ack mode: those the target did not acknowledge). */
+export function unforwarded(batches: readonly AckedBatch[]): ForwardCloseResult {
+  let unforwardedFrames = 0;
+  let unforwardedBytes = 0;
+  for (const b of batches) {
+    unforwardedBytes += b.bytes;
+    unforwardedFrames += b.frames > 0 ? b.frames - b.acked : countFrames(b.segments);
+  }
+  return { unforwardedFrames, unforwardedBytes };
 }

@@ -30,9 +30,9 @@
 import { connect, type Socket } from 'node:net';
 import { backoffDelay } from '../retry/backoff.js';
 import { AckReader } from '../ack/ack-reader.js';
-import { type AckedBatch, ForwardAcks, type OnAcked } from './forward-acks.js';
+import { type AckedBatch, ForwardAcks, type ForwardCloseResult, type OnAcked, unforwarded } from './forward-acks.js';
 
-export type { OnAcked } from './forward-acks.js';
+export type { ForwardCloseResult, OnAcked } from './forward-acks.js';
 
 export interface ForwardConnectionOptions {
   readonly host: string;
@@ -78,7 +78,7 @@ export class ForwardConnection {
   private attempt = 0;
   private timer: NodeJS.Timeout | null = null;
   private state: 'idle' | 'running' | 'closing' | 'closed' = 'idle';
-  private closing: Promise<void> | null = null;
+  private closing: Promise<ForwardCloseResult> | null = null;
   private drained: (() => void) | null = null;
   /** Ack mode: counts per target connection, and stats (framesAcked, finals). */
   readonly acks = new ForwardAcks();
@@ -126,18 +126,20 @@ export class ForwardConnection {
   }
 
   /**
-   * Waits up to closeTimeoutMs for the queue to drain (reconnecting if need
-   * be), then ends the connection. Batches still queued then are rejected.
+   * Waits up to `timeoutMs` (default closeTimeoutMs) for the queue to drain
+   * (reconnecting if need be), then ends the connection. Batches still
+   * queued then are rejected; resolves to the frames they held (ack mode:
+   * those the target did not acknowledge), which never reached the target.
    */
-  close(): Promise<void> {
-    this.closing ??= this.finish();
+  close(timeoutMs = this.options.closeTimeoutMs ?? 5000): Promise<ForwardCloseResult> {
+    this.closing ??= this.finish(timeoutMs);
     return this.closing;
   }
 
-  private async finish(): Promise<void> {
+  private async finish(timeoutMs: number): Promise<ForwardCloseResult> {
     const wasIdle = this.state === 'idle';
     this.state = 'closing';
-    const deadline = Date.now() + (this.options.closeTimeoutMs ?? 5000);
+    const deadline = Date.now() + timeoutMs;
     const flushed = wasIdle ? this.queue.length === 0 : await this.waitDrained(deadline - Date.now());
     this.state = 'closed';
     if (this.timer !== null) clearTimeout(this.timer);
@@ -149,14 +151,12 @@ export class ForwardConnection {
     }
     socket?.destroy();
     const lost = this.queue.splice(0);
+    const result = unforwarded(lost);
     if (lost.length > 0) {
-      let bytes = 0;
-      for (const b of lost) bytes += b.bytes;
-      const error = new Error(
-        `forward to ${this.target}: closed with ${lost.length} batches (${bytes} bytes) undelivered`,
-      );
+      const error = new Error(`forward to ${this.target}: closed with ${lost.length} batches (${result.unforwardedBytes} bytes) undelivered`);
       for (const b of lost) b.reject(error);
     }
+    return result;
   }
 
   private waitDrained(timeoutMs: number): Promise<boolean> {

@@ -1,7 +1,8 @@
 /**
  * The TCP side of the server: listens, admits or rejects connections
  * (limits, draining), and runs the one coarse timer that every connection
- * shares: idle timeouts, ring shedding, the stall check for readiness.
+ * shares: idle timeouts, handler timeouts (src/handlers/handler-timeout.ts),
+ * ring shedding, the stall check for readiness.
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
@@ -10,6 +11,7 @@ import type { PacketHandler } from '../handlers/types.js';
 import type { DecoderLimits } from '../frame/frame-decoder.js';
 import type { ErrorPolicy } from '../frame/consumer.js';
 import { HandlerErrors } from '../handlers/handler-errors.js';
+import { HandlerTimeouts } from '../handlers/handler-timeout.js';
 import { RateLimitedLog } from '../log/rate-limited-log.js';
 import type { IngestStats, RejectReason } from '../metrics/ingest-stats.js';
 import type { FrameErrorReason } from '../wire/reasons.js';
@@ -17,6 +19,7 @@ import { RingPool } from '../ring/pool.js';
 import { AcceptPipeline, type AcceptHost } from './accept-pipeline.js';
 import { Allowlist } from './allowlist.js';
 import { CoarseClock } from './coarse-clock.js';
+import { isOutOfDescriptors, readFdPlan, recount } from './fd-limit.js';
 import type { ConnectionContext } from './connection-context.js';
 import { Connection, onreadHooks, type ConnectionPeer } from './connection.js';
 import { acceptWithOnread, supportsOnread } from './onread-accept.js';
@@ -34,6 +37,8 @@ export type TcpIngestOptions = Config['tcp'] & {
   /** Bounds on a PROXY header's arrival and on a TLS handshake (defaults in accept-pipeline.ts, tls-context.ts). */
   readonly preambleTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
+  /** limits.handlerTimeoutMs; 0 or absent disables. */
+  readonly handlerTimeoutMs?: number;
 };
 
 /** A connection quiet this long after a burst gives its ring back to the pool. */
@@ -70,7 +75,13 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
   private readonly pipeline: AcceptPipeline;
   private nextId = 1;
   private timer: NodeJS.Timeout | null = null;
-  private tickMs = 1000;
+  private readonly tickMs: number;
+  /** Producer connections that leave FD_RESERVE descriptors free (fd-limit.ts); set by listen(). */
+  private fdCap = Infinity;
+  /** RLIMIT_NOFILE, when known (Linux). */
+  private fdLimit: number | null = null;
+  /** Null when limits.handlerTimeoutMs is 0. */
+  private readonly timeouts: HandlerTimeouts | null;
   private onEmpty: (() => void) | null = null;
   readonly observeLag: (seconds: number) => void;
 
@@ -95,6 +106,11 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     this.batchEnders = this.handlers.flatMap((h, i) => (typeof h.onBatchEnd === 'function' ? [i] : []));
     this.observeLag = observeLag;
     this.server = net.createServer({ allowHalfOpen: false });
+    // A quarter of the shortest timeout (50 ms to 1 s): idle fires at most two ticks late, a handler timeout one.
+    const timeoutMs = opts.handlerTimeoutMs ?? 0;
+    const shortest = Math.min(opts.idleTimeoutMs > 0 ? opts.idleTimeoutMs : Infinity, timeoutMs > 0 ? timeoutMs : Infinity);
+    this.tickMs = Number.isFinite(shortest) ? Math.min(1000, Math.max(50, shortest >>> 2)) : 1000;
+    this.timeouts = timeoutMs > 0 ? new HandlerTimeouts(timeoutMs, this.handlerNames, this.handlerErrors) : null;
     this.allowlist = new Allowlist(opts.allow);
     this.pipeline = new AcceptPipeline(this, {
       proxyProtocol: opts.proxyProtocol,
@@ -124,21 +140,20 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
         resolve();
       });
     });
-    server.on('error', (err) => this.log.error({ err }, 'tcp listener error'));
+    server.on('error', (err: NodeJS.ErrnoException) => this.acceptFailed(err.code, err));
+    const fds = readFdPlan(this.opts.maxConnections);
+    if (fds !== null && Number.isFinite(fds.limit)) [this.fdCap, this.fdLimit] = [fds.tcpCap, fds.limit];
+    if (fds?.warning) this.log.warn({ limit: fds.limit, openAtStart: fds.openAtStart, tcpCap: fds.tcpCap }, fds.warning);
     const plain = this.opts.proxyProtocol === 'off' && (this.opts.tlsContext ?? null) === null;
     if (!plain) {
       server.on('connection', (socket) => this.pipeline.accept(socket));
     } else if (this.opts.readMode !== 'data' && supportsOnread(server)) {
-      acceptWithOnread(server, onreadHooks, (socket) => this.admit(socket, true), (code) => {
-        this.rateLog.warn(this.log, 'accept', { code }, 'accept failed');
-      });
+      acceptWithOnread(server, onreadHooks, (socket) => this.admit(socket, true), (code) => this.acceptFailed(code));
       this.usesOnread = true;
     } else {
       server.on('connection', (socket) => this.admit(socket, false));
     }
-    const tick = this.opts.idleTimeoutMs > 0 ? Math.min(1000, Math.max(50, this.opts.idleTimeoutMs >>> 2)) : 1000;
-    this.tickMs = tick;
-    this.timer = setInterval(() => this.sweep(), tick);
+    this.timer = setInterval(() => this.sweep(), this.tickMs);
     this.timer.unref();
     return (server.address() as net.AddressInfo).port;
   }
@@ -151,10 +166,17 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     this.open(socket, usesOnread, { address, port: socket.remotePort ?? 0, tls: null });
   }
 
-  /** Connections still in their PROXY preamble or TLS handshake hold a slot too. */
+  /**
+   * Whether one more connection fits. Sockets still in their PROXY preamble
+   * or TLS handshake hold a slot too, and so do rings a timed-out handler
+   * still holds; descriptors are checked first, so HTTP and files keep
+   * their reserve.
+   */
   slotRefusal(): RejectReason | null {
     if (this.draining) return 'draining';
-    return this.connections.size + this.pipeline.pendingCount >= this.opts.maxConnections ? 'max_connections' : null;
+    const sockets = this.connections.size + this.pipeline.pendingCount;
+    if (sockets >= this.fdCap) return 'fd_limit';
+    return sockets + (this.timeouts?.holding ?? 0) >= this.opts.maxConnections ? 'max_connections' : null;
   }
 
   claimAddress(address: string): boolean {
@@ -184,9 +206,19 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     this.connections.add(new Connection(this, socket, this.nextId++, usesOnread, peer));
   }
 
+  /** An accept failed (libuv code, or the server's 'error'): out of descriptors counts fd_limit. */
+  acceptFailed(code: number | string | undefined, err?: Error): void {
+    if (isOutOfDescriptors(code)) this.stats.connectionsRejected.fd_limit++;
+    else this.stats.acceptErrors++;
+    this.rateLog.warn(this.log, `accept:${code}`, { code, err }, isOutOfDescriptors(code)
+      ? 'accept failed: out of file descriptors (raise ulimit -n or lower tcp.maxConnections)'
+      : 'accept failed');
+  }
+
   connectionClosed(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     this.stats.connectionsActive--;
+    this.timeouts?.finished(conn);
     this.releaseAddress(conn.remoteAddress);
     if (this.connections.size === 0) this.onEmpty?.();
   }
@@ -195,7 +227,9 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     const now = this.clock.tick();
     const idleMs = this.opts.idleTimeoutMs;
     let allPaused = this.connections.size > 0;
+    const timeouts = this.timeouts;
     for (const conn of this.connections) {
+      if (timeouts !== null && timeouts.check(conn, now)) continue; // checked paused or not: a stuck hold pauses
       const quiet = now - conn.lastActive;
       if (conn.paused) continue; // backpressure is not idleness
       allPaused = false;
@@ -208,6 +242,9 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
       } else if (quiet > SHED_AFTER_MS) conn.shed();
     }
     this.stalledSince = allPaused ? (this.stalledSince ?? now) : null;
+    // Near the cap, count again: what others opened since start-up comes off the producers' share.
+    if (this.fdLimit !== null && this.connections.size >= this.fdCap >>> 1) this.fdCap = recount(this.fdLimit, this.connections.size) ?? this.fdCap;
+    timeouts?.sweepFinished(now);
   }
 
   /**
@@ -227,6 +264,17 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
   frameError(log: Logger, reason: FrameErrorReason, offset: number): void {
     this.stats.frameErrors[reason]++;
     this.rateLog.warn(log, `frame:${reason}`, { reason, offset }, 'invalid frame');
+  }
+
+  /** Connection slots (of maxConnections) taken by rings a handler holds past limits.handlerTimeoutMs. */
+  get timedOutHolds(): number {
+    return this.timeouts?.timedOut ?? 0;
+  }
+
+  /** True when new producers would be refused because timed-out holds fill maxConnections. */
+  get fullOfTimedOutHolds(): boolean {
+    const held = this.timedOutHolds;
+    return held > 0 && this.connections.size + (this.timeouts?.holding ?? 0) >= this.opts.maxConnections;
   }
 
   /** True if there are connections and every one is paused by backpressure. */

@@ -9,7 +9,7 @@ const status: StatusSnapshot = {
   rates: { windowSeconds: 10, packetsPerSecond: 20_000, bytesPerSecond: 2_120_000, frameErrorsPerSecond: 0.1 },
   history: { intervalSeconds: 1, packetsPerSecond: [0, 10_000, 20_000], bytesPerSecond: [0, 1_060_000, 2_120_000] },
   frameErrors: { bad_magic: 0, unsupported_version: 0, bad_header_len: 0, frame_too_large: 0, unterminated_string: 0, invalid_utf8: 0, bad_extension: 0, crc_mismatch: 2, truncated: 0 },
-  connectionsRejected: { max_connections: 1, draining: 0, per_address_limit: 0, not_allowed: 0, tls_handshake: 0, proxy_protocol: 0 },
+  connectionsRejected: { max_connections: 1, draining: 0, per_address_limit: 0, not_allowed: 0, tls_handshake: 0, proxy_protocol: 0, fd_limit: 0 },
   ringBytes: 4096,
   lag: { lastSeconds: 0.0021, maxSeconds: 0.5, windowSeconds: 10 },
   commit: null,

@@ -146,7 +146,7 @@ describe('loadConfig errors in the file', () => {
     [{ prot: 1 }, 'config prot: unknown key (allowed keys: tcp, http, limits, onFrameError, onChecksumError, handlers, log, shutdown, readiness)'],
     [{ tcp: { prot: 1 } }, `config tcp.prot: unknown key (allowed keys: ${TCP_KEYS})`],
     [{ http: { ssl: true } }, 'config http.ssl: unknown key (allowed keys: host, port, tls)'],
-    [{ limits: { maxFrames: 1 } }, 'config limits.maxFrames: unknown key (allowed keys: maxPayloadBytes, maxHeaderBytes)'],
+    [{ limits: { maxFrames: 1 } }, 'config limits.maxFrames: unknown key (allowed keys: maxPayloadBytes, maxHeaderBytes, handlerTimeoutMs)'],
     [{ log: { pretty: true } }, 'config log.pretty: unknown key (allowed keys: level, format)'],
     [{ shutdown: { grace: 1 } }, 'config shutdown.grace: unknown key (allowed keys: drainTimeoutMs)'],
     [{ readiness: { x: 1 } }, 'config readiness.x: unknown key (allowed keys: stalledMs)'],

@@ -28,10 +28,13 @@ export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'pkt-child-'));
 }
 
-export async function startChild(config: Record<string, unknown>, dir = tempDir(), extraArgs: string[] = []): Promise<ChildServer> {
+/** `wrap`: a command the server runs under, e.g. ['prlimit', '--nofile=256:256']. */
+export async function startChild(config: Record<string, unknown>, dir = tempDir(), extraArgs: string[] = [], wrap: string[] = []): Promise<ChildServer> {
   const file = path.join(dir, 'config.json');
   fs.writeFileSync(file, JSON.stringify({ tcp: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, ...config }));
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', '--config', file, ...extraArgs], {
+  const argv = [process.execPath, '--import', TSX, CLI, 'serve', '--config', file, ...extraArgs];
+  const [command, ...args] = [...wrap, ...argv];
+  const child = spawn(command, args, {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PKT_INGEST_CONFIG: '' },

@@ -45,7 +45,7 @@ export async function startServer(
   const { handlers, readMode, preambleTimeoutMs, handshakeTimeoutMs } = opts;
   const server = new IngestServer({ config, logger: pino({ level: 'silent' }), handlers, readMode, preambleTimeoutMs, handshakeTimeoutMs });
   const { tcpPort, httpPort } = await server.start();
-  return { server, tcpPort, httpPort, dir, stop: () => server.shutdown() };
+  return { server, tcpPort, httpPort, dir, stop: async () => void (await server.shutdown()) };
 }
 
 /** Records an owned copy of every packet, per connection, in arrival order. */

@@ -23,7 +23,7 @@ const SNAPSHOT: StatusSnapshot = {
     crc_mismatch: 0,
     truncated: 0,
   },
-  connectionsRejected: { max_connections: 0, draining: 0, per_address_limit: 0, not_allowed: 0, tls_handshake: 0, proxy_protocol: 0 },
+  connectionsRejected: { max_connections: 0, draining: 0, per_address_limit: 0, not_allowed: 0, tls_handshake: 0, proxy_protocol: 0, fd_limit: 0 },
   ringBytes: 0,
   lag: { lastSeconds: 0.001, maxSeconds: 0.002, windowSeconds: 10 },
   commit: null,

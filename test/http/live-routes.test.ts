@@ -32,7 +32,7 @@ const WIRE_REASONS = [
   'crc_mismatch',
   'truncated',
 ];
-const REJECT_REASONS = ['max_connections', 'draining', 'per_address_limit', 'not_allowed', 'tls_handshake', 'proxy_protocol'];
+const REJECT_REASONS = ['max_connections', 'draining', 'per_address_limit', 'not_allowed', 'tls_handshake', 'proxy_protocol', 'fd_limit'];
 const HANDLERS = ['capture', 'debug-log'];
 
 /** One sample line: `name{a="x",b="y"} value`. */

@@ -4,7 +4,9 @@
  * connections at once. The flood and churn servers run as child processes
  * (`pkt-ingest serve`), so the RSS and descriptor counts measured are the
  * server's own (/proc/<pid>/status VmRSS, /proc/<pid>/fd). Every loop is
- * bounded in count and in time.
+ * bounded in count; no assertion depends on how loaded the machine is:
+ * they are on counts and events (wall times are printed, not asserted), and
+ * waits for an event give up only after a generous bound, as a hang guard.
  *
  * Tolerances (figures from a 2-core shared VM in docs/reliability.md):
  * - descriptors: back within 3 of the baseline once every client closed;
@@ -53,8 +55,8 @@ async function metric(srv: ChildServer, series: string): Promise<number> {
   return Number(line.slice(series.length + 1));
 }
 
-/** Polls a metric until `ok(value)`, at most `ms`. */
-async function metricUntil(srv: ChildServer, series: string, ok: (v: number) => boolean, ms = 10_000): Promise<number> {
+/** Polls a metric until `ok(value)`; gives up after `ms` (a hang guard, not a performance bound). */
+async function metricUntil(srv: ChildServer, series: string, ok: (v: number) => boolean, ms = 30_000): Promise<number> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await metric(srv, series);
@@ -76,7 +78,7 @@ async function startChildWithGc(config: Record<string, unknown>): Promise<ChildS
     hook,
     "import v8 from 'node:v8'; import vm from 'node:vm';\n" +
       "v8.setFlagsFromString('--expose-gc'); const gc = vm.runInNewContext('gc');\n" +
-      "process.on('SIGUSR2', () => { gc(); gc(); });\n",
+      "process.on('SIGUSR2', () => { gc(); gc(); process.stdout.write('{\"msg\":\"gc done\"}\\n'); });\n",
   );
   const saved = process.env.NODE_OPTIONS;
   process.env.NODE_OPTIONS = `${saved ?? ''} --import=${pathToFileURL(hook).href}`.trim();
@@ -88,10 +90,11 @@ async function startChildWithGc(config: Record<string, unknown>): Promise<ChildS
   }
 }
 
-/** Collects garbage in the child, then reads its memory: RSS and V8 heap in use. */
+/** Collects garbage in the child (waits for the hook's "gc done" line), then reads its memory: RSS and V8 heap in use. */
 async function memoryAfterGc(srv: ChildServer): Promise<{ rss: number; heap: number }> {
+  const done = srv.lines.filter((l) => l.includes('"msg":"gc done"')).length;
   srv.child.kill('SIGUSR2');
-  await sleep(300);
+  await until(() => srv.lines.filter((l) => l.includes('"msg":"gc done"')).length > done, 30_000, 'the child to collect garbage');
   return { rss: rssBytes(srv.child.pid as number), heap: await metric(srv, 'nodejs_heap_size_used_bytes') };
 }
 
@@ -163,7 +166,7 @@ describe('hostile producers against a guarded server', () => {
         return done;
       }),
     );
-    expect(Date.now() - started, 'all closed by the server within 5 s').toBeLessThan(5000);
+    // No idle timeout on this server: only the length check can have closed them, from the 12 bytes alone.
     expect(await metric(s, 'pkt_ingest_frame_errors_total{reason="frame_too_large"}')).toBe(100);
     expect(await metric(s, 'pkt_ingest_ring_bytes')).toBe(0);
     const rssAfter = rssBytes(s.child.pid as number);
@@ -208,7 +211,7 @@ describe('hostile producers against a guarded server', () => {
     await metricUntil(s, 'pkt_ingest_packets_total', (v) => v === packetsBefore + 101);
     late.destroy();
     await metricUntil(s, 'pkt_ingest_connections_active', (v) => v === 0);
-    const fdsDeadline = Date.now() + 5000;
+    const fdsDeadline = Date.now() + 30_000;
     while (fdCount(s.child.pid as number) > fdsBefore + 3 && Date.now() < fdsDeadline) await sleep(20);
     expect(fdCount(s.child.pid as number)).toBeLessThanOrEqual(fdsBefore + 3);
   });
@@ -228,22 +231,24 @@ describe('slowloris', () => {
     const slow = await openMany(live.tcpPort, N, '127.0.0.2');
     const bytes = frame(1, 200);
     // One byte per 50 ms for 1.2 s, twice the idle timeout: each read restarts it.
-    let lastWrite = 0;
-    for (let k = 0; k * 50 < 1200; k++) {
+    let lastWrite = Date.now();
+    let widestGap = 0; // a loaded machine may stretch the 50 ms: measured, not assumed
+    for (let k = 0; k < 24; k++) {
       for (const sock of slow) sock.write(bytes.subarray(k, k + 1));
+      widestGap = Math.max(widestGap, Date.now() - lastWrite);
       lastWrite = Date.now();
       await sleep(50);
     }
-    expect(slow.every((sock) => !sock.closed), 'a trickle keeps a connection open').toBe(true);
+    // A connection may only have been closed if some gap between its bytes reached the timeout.
+    if (widestGap < IDLE_MS) expect(slow.every((sock) => !sock.closed), 'a trickle keeps a connection open').toBe(true);
     const good = await open(live.tcpPort, '127.0.0.3');
     for (let i = 0; i < 100; i++) good.write(frame(i));
     await Promise.all(slow.map(closed));
     const closeMs = Date.now() - lastWrite;
     process.stdout.write(`slowloris: ${N} closed ${closeMs} ms after their last byte\n`);
-    expect(closeMs, 'closed by the idle timer').toBeGreaterThanOrEqual(IDLE_MS - TICK_MS - 50);
-    expect(closeMs).toBeLessThan(IDLE_MS + 3000);
-    await until(() => stats.frameErrors.truncated === N, 5000, 'each counted truncated');
-    await until(() => stats.packets === 100, 5000, 'the good producer served');
+    expect(closeMs, 'closed by the idle timer, never before it').toBeGreaterThanOrEqual(IDLE_MS - TICK_MS - 50);
+    await until(() => stats.frameErrors.truncated === N, 30_000, 'each counted truncated');
+    await until(() => stats.packets === 100, 30_000, 'the good producer served');
     good.destroy();
   });
 });
@@ -275,7 +280,7 @@ describe('connection churn against a child server', () => {
   async function expectBackNearBaseline(s: ChildServer): Promise<void> {
     await metricUntil(s, 'pkt_ingest_connections_active', (v) => v === 0);
     const pid = s.child.pid as number;
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 30_000;
     while (fdCount(pid) > baseline.fds + 3 && Date.now() < deadline) await sleep(20);
     expect(fdCount(pid), 'descriptors').toBeLessThanOrEqual(baseline.fds + 3);
     const after = await memoryAfterGc(s);
@@ -291,12 +296,12 @@ describe('connection churn against a child server', () => {
     const WORKERS = 64;
     const totalBefore = await metric(s, 'pkt_ingest_connections_total');
     const packetsBefore = await metric(s, 'pkt_ingest_packets_total');
-    const deadline = Date.now() + 40_000;
+    const started = Date.now();
     let next = 0;
     let sent = 0;
     await Promise.all(
       Array.from({ length: WORKERS }, async () => {
-        while (next < CYCLES && Date.now() < deadline) {
+        while (next < CYCLES) {
           const i = next++;
           const sock = await open(s.tcpPort);
           const done = closed(sock);
@@ -308,13 +313,12 @@ describe('connection churn against a child server', () => {
         }
       }),
     );
-    expect(next, 'cycles done within the time bound').toBe(CYCLES);
-    process.stdout.write(`churn: ${CYCLES} cycles in ${((Date.now() - deadline + 40_000) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(`churn: ${CYCLES} cycles in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     await metricUntil(s, 'pkt_ingest_connections_total', (v) => v === totalBefore + CYCLES);
     await metricUntil(s, 'pkt_ingest_packets_total', (v) => v === packetsBefore + sent);
     expect(await metric(s, 'pkt_ingest_frame_errors_total{reason="truncated"}')).toBe(0);
     await expectBackNearBaseline(s);
-  }, 60_000);
+  }, 300_000); // a hang guard only: the loop is bounded by its count
 
   it('counts 1,000 connections reset mid-frame as truncated and returns to baseline', async () => {
     const s = srv as ChildServer;
@@ -335,7 +339,7 @@ describe('connection churn against a child server', () => {
       await metricUntil(s, 'pkt_ingest_frame_errors_total{reason="truncated"}', (v) => v === truncatedBefore + (batch + 1) * BATCH);
     }
     await expectBackNearBaseline(s);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('fixed issues (regression tests)', () => {
@@ -438,7 +442,7 @@ describe(`many connections at once (${CONCURRENT} concurrent${CONCURRENT < 5000 
     for (let i = 0; i < CONCURRENT; i += 1000) {
       sockets.push(...(await openMany(live.tcpPort, Math.min(1000, CONCURRENT - i), `127.0.1.${1 + i / 1000}`, 250)));
     }
-    await until(() => live!.server.stats.connectionsActive === CONCURRENT, 15_000, 'every connection admitted');
+    await until(() => live!.server.stats.connectionsActive === CONCURRENT, 60_000, 'every connection admitted');
     const done = sockets.map((sock) => closed(sock));
     sockets.forEach((sock, conn) => {
       // Two writes: the second lands after the first was read, so frames straddle reads.
@@ -447,11 +451,11 @@ describe(`many connections at once (${CONCURRENT} concurrent${CONCURRENT < 5000 
       setImmediate(() => sock.end(all.subarray(333)));
     });
     await Promise.all(done);
-    await until(() => live!.server.stats.connectionsActive === 0, 15_000, 'all closed');
+    await until(() => live!.server.stats.connectionsActive === 0, 60_000, 'all closed');
     expect(checker.bad.slice(0, 5)).toEqual([]);
     expect(checker.frames).toBe(CONCURRENT * FRAMES);
     expect(checker.next.size).toBe(CONCURRENT);
     expect(live.server.stats.ringBytes).toBe(0);
     expect(live.server.stats.connectionsRejected.per_address_limit + live.server.stats.connectionsRejected.max_connections).toBe(0);
-  }, 60_000);
+  }, 180_000);
 });
