@@ -5,8 +5,9 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { AckScheduler } from '../ack/ack-scheduler.js';
 import type { Config } from '../config/schema.js';
-import type { PacketHandler } from '../handlers/types.js';
+import type { CommitMode, PacketHandler } from '../handlers/types.js';
 import type { DecoderLimits } from '../frame/frame-decoder.js';
 import type { ErrorPolicy } from '../frame/consumer.js';
 import { HandlerErrors } from '../handlers/handler-errors.js';
@@ -46,6 +47,10 @@ export class TcpIngest implements ConnectionContext {
   readonly handlers: readonly PacketHandler[];
   readonly handlerNames: readonly string[];
   readonly batchEnders: readonly number[];
+  /** Acknowledgements: one scheduler for every connection's ACKs; each handler's commit mode. */
+  readonly ackScheduler: AckScheduler;
+  readonly commitModes: readonly CommitMode[];
+  readonly observeCommit: (seconds: number) => void;
   readonly connections = new Set<Connection>();
   /** True once accepting through onread (false: 'data' events). */
   usesOnread = false;
@@ -69,6 +74,7 @@ export class TcpIngest implements ConnectionContext {
     handlers: ReadonlyArray<{ name: string; handler: PacketHandler }>,
     observeLag: (seconds: number) => void,
     handlerErrors?: HandlerErrors,
+    observeCommit: (seconds: number) => void = () => {},
   ) {
     this.opts = opts;
     this.stats = stats;
@@ -82,6 +88,9 @@ export class TcpIngest implements ConnectionContext {
     this.handlerNames = handlers.map((h) => h.name);
     this.batchEnders = this.handlers.flatMap((h, i) => (typeof h.onBatchEnd === 'function' ? [i] : []));
     this.observeLag = observeLag;
+    this.observeCommit = observeCommit;
+    this.commitModes = this.handlers.map((h) => h.commitMode ?? 'settle');
+    this.ackScheduler = new AckScheduler(() => this.clock.wallMicros(), stats);
     this.server = net.createServer({ allowHalfOpen: false });
   }
 
@@ -155,7 +164,7 @@ export class TcpIngest implements ConnectionContext {
       // two ticks, half the timeout, after it).
       if (idleMs > 0 && quiet > idleMs + this.tickMs) {
         this.rateLog.warn(conn.log, 'idle', { idleMs: quiet }, 'idle timeout: closing connection');
-        conn.destroy();
+        conn.destroy('idle_timeout');
       } else if (quiet > SHED_AFTER_MS) conn.shed();
     }
     this.stalledSince = allPaused ? (this.stalledSince ?? now) : null;
@@ -191,6 +200,7 @@ export class TcpIngest implements ConnectionContext {
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
     this.server.close();
+    for (const conn of this.connections) conn.drain(); // ack mode: FINAL draining after the last commit
     if (this.connections.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
@@ -201,7 +211,7 @@ export class TcpIngest implements ConnectionContext {
       });
     }
     this.onEmpty = null;
-    for (const conn of [...this.connections]) conn.destroy();
+    for (const conn of [...this.connections]) conn.destroy('draining');
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
