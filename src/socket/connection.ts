@@ -11,18 +11,8 @@
  *                                                    --> dispatch.close(), server bookkeeping
  *
  * Ack mode (docs/protocol.md, Acknowledgements; src/ack/ack-session.ts): the
- * first ACK_REQUEST frame makes the dispatch call enterAckMode(). Every close
- * the server starts then goes through endWith(reason):
- *
- *   open --endWith(reason)--> ending: reading stops, ACK + FINAL written (with
- *        |                    the count committed so far; bounded wait)
- *        |                      --> lingering: FIN sent, input read and dropped
- *        |                          (so unread bytes cause no RST that would
- *        |                          lose the FINAL), destroy after LINGER_MS
- *        '--drain()--> draining: reading stops; once every delivered frame is
- *                      committed --> endWith('draining')
- *   reasons: a frame error (any policy: ack mode closes on every one),
- *   handler_error, idle_timeout, draining, server_error (a forced close).
+ * first ACK_REQUEST frame makes the dispatch call enterAckMode(); every
+ * close the server starts then writes ACK + FINAL first (ack-ending.ts).
  *
  * LANDING, shared by every connection (safe: each read is handled
  * synchronously, before any other read can happen), takes the first read
@@ -34,6 +24,7 @@
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import { AckSession } from '../ack/ack-session.js';
+import { AckEnding, Input } from './ack-ending.js';
 import { FrameReader } from '../frame/frame-reader.js';
 import { COMMIT_TRACKER, type CommitTracker } from '../handlers/commit-tracker.js';
 import { Dispatch, type DispatchedConnection } from '../handlers/dispatch.js';
@@ -43,9 +34,6 @@ import { lendBuffer } from './onread-accept.js';
 import { kConnection, LANDING } from './onread-hooks.js';
 
 export { kConnection, LANDING, onreadHooks } from './onread-hooks.js';
-
-/** How long an ended ack-mode connection reads and drops input after its FINAL before it is destroyed. */
-export const LINGER_MS = 1000;
 
 /** A read after this much quiet marks a trickling producer: its ring goes back after the read. */
 const SHED_AFTER_MS = 1000;
@@ -88,15 +76,11 @@ export class Connection implements DispatchedConnection {
   private childLog: Logger | null = null;
   /** This connection's error policy: ack mode turns every frame error into a close. */
   private readonly policy: { onFrameError: 'close' | 'resync'; onChecksumError: 'drop' | 'close' };
-  private readonly usesOnread: boolean;
-  private ack: AckSession | null = null;
-  /** endWith() ran: no more input is delivered. */
-  private ending = false;
-  /** After the FINAL: input is read and dropped until the peer closes or LINGER_MS. */
-  private lingering = false;
-  /** Draining in ack mode: reading stopped, waiting for the last commit. */
-  private drainingAcks = false;
-  private lingerTimer: NodeJS.Timeout | null = null;
+  readonly usesOnread: boolean;
+  /** Ack mode's end (null: a plain connection). */
+  private ending: AckEnding | null = null;
+  /** READING, or (ack mode) STOPPED / DROPPING while the connection ends. */
+  input: Input = Input.READING;
 
   constructor(ctx: ConnectionContext, socket: net.Socket, id: number, usesOnread: boolean) {
     this.ctx = ctx;
@@ -135,7 +119,7 @@ export class Connection implements DispatchedConnection {
 
   /** onread: `nread` bytes landed in `lent`. Returns false to stop reading. */
   onRead(nread: number): boolean {
-    if (this.ending) return this.dropInput();
+    if (this.input !== Input.READING) return this.dropInput();
     const now = this.ctx.clock.now;
     const quietBefore = now - this.lastActive;
     this.lastActive = now;
@@ -143,7 +127,7 @@ export class Connection implements DispatchedConnection {
     if (this.lent === LANDING) reader.offer(LANDING, 0, nread, true);
     else reader.committed(nread);
     if (reader.failed !== null) return this.fail();
-    if (this.ending || this.drainingAcks) return this.dropInput();
+    if (this.input !== Input.READING) return this.dropInput();
     // A producer that trickles (reads far apart) holds no ring between reads:
     // give it back now, while the next buffer can still be chosen for free.
     if (quietBefore >= SHED_AFTER_MS && reader.idle) {
@@ -163,7 +147,7 @@ export class Connection implements DispatchedConnection {
 
   /** 'data' event fallback: the chunk is ours, no copy needed to keep it. */
   onChunk(chunk: Buffer): void {
-    if (this.ending) return;
+    if (this.input !== Input.READING) return;
     this.lastActive = this.ctx.clock.now;
     if (!this.reader.offer(chunk)) {
       if (this.reader.failed !== null) return void this.fail();
@@ -184,7 +168,7 @@ export class Connection implements DispatchedConnection {
   resumeAfterYield(): void {
     if (!this.yielded) return;
     this.yielded = false;
-    if (this.isClosed || this.paused || this.ending || this.drainingAcks) return;
+    if (this.isClosed || this.paused || this.input !== Input.READING) return;
     this.socket.resume();
   }
 
@@ -193,7 +177,7 @@ export class Connection implements DispatchedConnection {
    * LANDING: the first read after a pause is copied from there.
    */
   private onRoom(): void {
-    if (this.isClosed || this.ending || this.drainingAcks) return;
+    if (this.isClosed || this.input !== Input.READING) return;
     this.lastActive = this.ctx.clock.now;
     this.socket.resume();
   }
@@ -201,22 +185,22 @@ export class Connection implements DispatchedConnection {
   /** Framing lost under the `close` policy (every policy in ack mode). */
   private fail(): false {
     this.lent = LANDING;
-    if (this.ack !== null) this.endWith(this.reader.failed as FinalReason);
+    if (this.ending !== null) this.ending.endWith(this.reader.failed as FinalReason);
     else this.socket.destroy();
     return false;
   }
 
-  /** Ending or draining: the socket keeps LANDING; input is dropped (lingering) or reading stops. */
+  /** Ending or draining: the socket keeps LANDING; input is dropped (after the FINAL) or reading stops. */
   private dropInput(): boolean {
     this.lent = LANDING;
-    return this.lingering;
+    return this.input === Input.DROPPING;
   }
 
   /** Called by the dispatch at the first ACK_REQUEST frame. */
   enterAckMode(): AckSession {
     const ctx = this.ctx;
     const ack = new AckSession(this.socket, ctx.ackScheduler, ctx.commitModes, this);
-    this.ack = ack;
+    this.ending = new AckEnding(this, ack);
     this[COMMIT_TRACKER] = ack.tracker;
     // A dropped or skipped frame would break the count: every frame error closes.
     this.policy.onFrameError = 'close';
@@ -229,51 +213,15 @@ export class Connection implements DispatchedConnection {
     this.ctx.observeCommit(seconds);
   }
 
-  /**
-   * Ack mode: stop delivering, write ACK + FINAL `reason` with the count
-   * committed now, then linger and close. Plain connections just close.
-   * Safe to call from inside a read (the reader is closed only later).
-   */
+  /** Ack mode: ACK + FINAL `reason`, then close (ack-ending.ts). Plain connections just close. */
   endWith(reason: FinalReason): void {
-    const ack = this.ack;
-    if (ack === null) return void this.socket.destroy();
-    if (this.ending || this.isClosed) return;
-    this.ending = true;
-    this.socket.pause();
-    void ack.final(reason).then((written) => this.linger(written));
+    if (this.ending !== null) this.ending.endWith(reason);
+    else this.socket.destroy();
   }
 
-  private linger(written: boolean): void {
-    if (this.isClosed) return;
-    this.reader.close(); // no more frames; held bytes stay held until their promises settle
-    // The socket must not read into a ring region the reader gave back.
-    if (!written || (this.usesOnread && this.lent !== LANDING && !lendBuffer(this.socket, LANDING))) {
-      return void this.socket.destroy();
-    }
-    this.lent = LANDING;
-    this.lingering = true;
-    this.socket.end();
-    if (!this.usesOnread) this.socket.on('data', noop);
-    this.socket.resume();
-    this.lingerTimer = setTimeout(() => this.socket.destroy(), LINGER_MS);
-    this.lingerTimer.unref();
-  }
-
-  /** Shutdown began: an ack-mode connection stops reading and ends once its delivered frames are committed. */
+  /** Shutdown began: an ack-mode connection stops reading and ends after its last commit. */
   drain(): void {
-    const ack = this.ack;
-    if (ack === null || this.isClosed || this.ending) return;
-    this.drainingAcks = true;
-    this.socket.pause();
-    ack.onProgress = () => this.endIfCommitted();
-    this.endIfCommitted();
-  }
-
-  private endIfCommitted(): void {
-    const ack = this.ack as AckSession;
-    if (this.ending || this.reader.hasBacklog || !ack.settled) return;
-    // Not from inside the commit (which may run inside a read): the next turn.
-    setImmediate(() => this.endWith('draining'));
+    this.ending?.drain();
   }
 
   socketError(err: Error): void {
@@ -286,7 +234,7 @@ export class Connection implements DispatchedConnection {
 
   /** Idle timeout, drain deadline or shutdown: in ack mode FINAL `reason` first (a second call closes at once). */
   destroy(reason: FinalReason = 'server_error'): void {
-    if (this.ack !== null && !this.ending) this.endWith(reason);
+    if (this.ending !== null && !this.ending.ended) this.ending.endWith(reason);
     else this.socket.destroy();
   }
 
@@ -301,8 +249,10 @@ export class Connection implements DispatchedConnection {
   }
 
   private finished(): void {
-    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
-    if (this.ack !== null) this.ctx.stats.connectionsAckMode--;
+    if (this.ending !== null) {
+      this.ending.closed();
+      this.ctx.stats.connectionsAckMode--;
+    }
     this.dispatch.close();
     this.ctx.connectionClosed(this);
   }
@@ -313,11 +263,9 @@ export class Connection implements DispatchedConnection {
    * socket closes, so it is done once per burst, after a long quiet.)
    */
   shed(): void {
-    if (this.isClosed || this.ending || this.paused || this.lent === LANDING || !this.reader.idle) return;
+    if (this.isClosed || this.input !== Input.READING || this.paused || this.lent === LANDING || !this.reader.idle) return;
     if (!lendBuffer(this.socket, LANDING)) return;
     this.lent = LANDING;
     this.reader.releaseRing();
   }
 }
-
-function noop(): void {}
