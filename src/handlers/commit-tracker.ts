@@ -1,6 +1,6 @@
 /**
  * Commit tracking for one connection in ack mode (docs/protocol.md Acknowledgements,
- * DESIGN-COMMIT.md): which of the connection's accepted frames every
+ * docs/reliability.md): which of the connection's accepted frames every
  * handler has committed.
  *
  *   accepted  ........................................ 120   (frames handed to handlers)
