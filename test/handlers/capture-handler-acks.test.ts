@@ -56,7 +56,7 @@ describe('capture commits in ack mode', () => {
     handler = await createCaptureHandler(
       { path: join(dir, 'cap.pkt'), fsync, fsyncIntervalMs: 40, rotateBytes: 1 << 30, keepFiles: 1 },
       context,
-      { fs: loggingFs(events) },
+      { fs: loggingFs(events as FsEvent[]) }, // the fs seam logs writes and syncs; the client adds ACKs
     );
     live = await startServer({}, { handlers: [{ name: 'capture', handler }] });
     const client = await AckClient.connect(live.tcpPort);
