@@ -154,7 +154,9 @@ export function createMetrics(stats: IngestStats, opts: { handlerNames: readonly
       if (seconds > stats.lagMaxSeconds) stats.lagMaxSeconds = seconds;
     },
     observeCommit(seconds: number): void {
-      if (seconds >= 0 && Number.isFinite(seconds)) commit.observe(seconds);
+      if (!(seconds >= 0 && Number.isFinite(seconds))) return;
+      commit.observe(seconds);
+      stats.commitWindow.record(seconds); // for /status, which cannot read the histogram synchronously
     },
     metricsText: () => registry.metrics(),
     contentType: registry.contentType,

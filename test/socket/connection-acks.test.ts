@@ -8,7 +8,7 @@ import { commitTrackerOf } from '../../src/handlers/commit-tracker.js';
 import type { ConnectionInfo, Packet, PacketHandler } from '../../src/handlers/types.js';
 import { ackFrame, AckClient } from '../helpers/ack-client.js';
 import { badCases } from '../helpers/bad-frames.js';
-import { connect, Recorder, startServer, until, type LiveServer } from '../helpers/live-server.js';
+import { connect, httpGet, Recorder, startServer, until, type LiveServer } from '../helpers/live-server.js';
 
 let live: LiveServer | null = null;
 afterEach(async () => {
@@ -27,7 +27,13 @@ describe('ack mode in the server', () => {
     client.write(frames(3, 2));
     await client.waitForCount(5);
     expect(client.committed).toBe(5);
-    expect(live.server.stats.connectionsAckMode).toBe(1);
+    const metrics = (await httpGet(live.httpPort, '/metrics')).body;
+    expect(metrics).toMatch(/^pkt_ingest_connections_ack_mode 1$/m);
+    expect(Number(/^pkt_ingest_acks_total (\d+)$/m.exec(metrics)?.[1])).toBe(client.acks.length);
+    expect(Number(/^pkt_ingest_commit_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    const status = JSON.parse((await httpGet(live.httpPort, '/status')).body) as { acks: unknown; commit: { p99Seconds: number } | null };
+    expect(status.acks).toEqual({ sent: client.acks.length, connectionsAckMode: 1 });
+    expect(status.commit?.p99Seconds).toBeGreaterThanOrEqual(0);
     client.socket.destroy();
     await until(() => live?.server.stats.connectionsAckMode === 0, 5000, 'the ack-mode gauge back at 0');
   });
