@@ -24,6 +24,7 @@ const SUITES: Readonly<Record<string, SuiteEntry>> = {
   crc: { description: 'CRC-32 by size: JS slice-by-16 vs zlib.crc32 vs crc-32; the native crossover', load: () => import('./crc.js') },
   reader: { description: 'capture reader: readCapture vs a naive whole-file reader, dump --json of 1 GiB, RSS growth', load: () => import('./reader/index.js') },
   server: { description: 'end to end, each server its own process: pkt-ingest vs copying, bl and raw sinks', load: () => import('./server/index.js') },
+  acks: { description: 'acknowledgements end to end: capture interval with and without acks, always vs interval, commit latency', load: () => import('./acks.js') },
   jetstream: { description: 'frames into JetStream (needs nats-server): the jetstream sink vs one message per frame', load: () => import('./jetstream.js') },
 };
 

@@ -24,6 +24,7 @@ process.on('message', (request: ProducerRequest) => {
     payloadMin: load.payloadBytes,
     payloadMax: load.payloadBytes,
     seed: 1,
+    acks: load.acks === true,
   }).then(
     (report) => answer({ type: 'done', id, report }),
     (error: unknown) => answer({ type: 'failed', id, message: error instanceof Error ? error.message : String(error) }),
