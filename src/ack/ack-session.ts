@@ -11,7 +11,8 @@
  *                   promises             --> tracker.hold(h, n) ... all resolved --> tracker.release(h, n)
  *       tracker.accept(n, receipt ms)    (the count includes frames before ack mode began)
  *   'deferred' handlers                  --> context.commit --> tracker.commit
- *   tracker.onCommitted(c)  --> writer.commit(c) (coalesced ACK) + pkt_ingest_commit_seconds
+ *   tracker.onCommitted(c)  --> writer.commit(c) (coalesced ACK)
+ *   tracker.onCommitSample  --> pkt_ingest_commit_seconds (sampled reads, spread evenly)
  *   tracker.onCommitFailed  --> owner.endWith('handler_error')
  *   a rejected promise / a throw (dispatch.onHoldError) --> fail(h)
  *
@@ -125,10 +126,14 @@ export class AckSession implements CommitListener {
     return this.tracker.committed >= this.tracker.accepted;
   }
 
-  onCommitted(count: number, acceptedAtMs: number): void {
+  onCommitted(count: number): void {
     this.writer.commit(count);
-    if (acceptedAtMs >= 0) this.owner.observeCommit((performance.now() - acceptedAtMs) / 1000);
     this.onProgress?.();
+  }
+
+  /** One sampled read committed: pkt_ingest_commit_seconds (at most 16 per commit, see CommitTracker). */
+  onCommitSample(acceptedAtMs: number): void {
+    this.owner.observeCommit((performance.now() - acceptedAtMs) / 1000);
   }
 
   onCommitFailed(): void {
