@@ -54,6 +54,8 @@ export interface DispatchedConnection extends ConnectionInfo {
   readonly log: Logger;
   /** The first ACK_REQUEST frame arrived: set up acknowledgements (once). */
   enterAckMode(): AckSession;
+  /** A frame error was reported (the reader may have failed, even outside a read). */
+  afterFrameError(): void;
 }
 
 /** Where held promises go: the connection's FrameReader. */
@@ -162,6 +164,7 @@ export class Dispatch implements FrameConsumer {
 
   onFrameError(reason: FrameErrorReason, offset: number): void {
     this.ctx.frameError(this.conn.log, reason, offset);
+    this.conn.afterFrameError();
   }
 
   /** A handler threw, or its promise rejected. */

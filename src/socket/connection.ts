@@ -190,6 +190,18 @@ export class Connection implements DispatchedConnection {
     return false;
   }
 
+  /**
+   * A frame error: if the reader failed (the `close` policy, every policy in
+   * ack mode), close. Inside a read onRead/onChunk already did; this covers
+   * a failure found while the backlog is pumped after a hold settled, where
+   * no read follows (the socket stays paused until closed).
+   */
+  afterFrameError(): void {
+    queueMicrotask(() => {
+      if (this.reader.failed !== null && !this.isClosed) this.fail();
+    });
+  }
+
   /** Ending or draining: the socket keeps LANDING; input is dropped (after the FINAL) or reading stops. */
   private dropInput(): boolean {
     this.lent = LANDING;

@@ -77,6 +77,25 @@ describe('ack mode in the server', () => {
     expect(seen.size).toBeGreaterThanOrEqual(8);
   });
 
+  it.each([true, false])('closes on a frame error found while the backlog is pumped after a hold settled (ack mode %s)', async (acks) => {
+    // A small ring, a handler that holds every frame a turn: the bad frame is decoded
+    // from the backlog when a hold settles, outside any read.
+    const holding: PacketHandler = { onPacket: () => new Promise<void>((r) => setImmediate(r)) };
+    live = await startServer({ tcp: { ringBytes: 4096 }, onFrameError: 'close' }, { handlers: [{ name: 'hold', handler: holding }] });
+    const client = await AckClient.connect(live.tcpPort);
+    const good = Array.from({ length: 40 }, (_, i) => ackFrame(i, 900, acks ? 0x10 : 0));
+    const bad = Buffer.from(good[0]);
+    bad[0] = 0x51; // bad_magic
+    client.write(Buffer.concat([...good, bad]));
+    // Before the fix the socket stayed paused and open.
+    await until(() => client.socket.destroyed, 5000, 'the server to close the connection');
+    expect(live.server.stats.frameErrors.bad_magic).toBe(1);
+    if (acks) {
+      expect(client.final?.reason).toBe('bad_magic');
+      expect(client.final?.committed).toBeLessThanOrEqual(40); // what was committed when it failed
+    } else expect(client.acks).toEqual([]);
+  });
+
   it('ends with FINAL handler_error when a handler fails a frame, and does not acknowledge it', async () => {
     let n = 0;
     const failing: PacketHandler = {
