@@ -23,7 +23,8 @@
  * that want acknowledgements set the bit from their first frame).
  *
  * Owner: the connection. Allocation: one BatchHold per batch in which a
- * 'settle' handler returned a promise; nothing per frame.
+ * 'settle' handler returned a promise, and one derived promise (.then) per
+ * promise it returns; nothing per frame for handlers that return none.
  */
 import type { CommitListener } from '../handlers/commit-tracker.js';
 import { CommitTracker } from '../handlers/commit-tracker.js';
