@@ -25,6 +25,7 @@ const SUITES: Readonly<Record<string, SuiteEntry>> = {
   reader: { description: 'capture reader: readCapture vs a naive whole-file reader, dump --json of 1 GiB, RSS growth', load: () => import('./reader/index.js') },
   server: { description: 'end to end, each server its own process: pkt-ingest vs copying, bl and raw sinks', load: () => import('./server/index.js') },
   tls: { description: 'TLS ingest vs a bare TLS sink and the copying baseline over TLS, plain TCP before/after, 1,000-handshake storm', load: () => import('./tls/index.js') },
+  acks: { description: 'acknowledgements end to end: capture interval with and without acks, always vs interval, commit latency', load: () => import('./acks.js') },
   jetstream: { description: 'frames into JetStream (needs nats-server): the jetstream sink vs one message per frame', load: () => import('./jetstream.js') },
 };
 

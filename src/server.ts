@@ -98,6 +98,7 @@ export class IngestServer {
         this.handlers,
         metrics.observeLag,
         this.handlerErrors,
+        metrics.observeCommit,
       );
       // Files read now: a bad one is a StartupError naming http.tls.<key>, the path and the fix.
       this.httpTls = config.http.tls === null ? null : new ReloadableTlsContext(config.http.tls, 'http.tls');

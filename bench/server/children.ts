@@ -69,6 +69,8 @@ export interface ServerStart {
 
 export class ServerChild {
   readonly port: number;
+  /** pkt-ingest's HTTP port (from its "listening" line); 0 for the baselines. */
+  httpPort = 0;
   private readonly child: ChildProcess;
   private readonly sessions: SessionReport[] = [];
   private waiter: ((report: SessionReport) => void) | null = null;
@@ -118,6 +120,7 @@ export class ServerChild {
   private static async startOnce(spec: ServerStart): Promise<ServerChild> {
     const tail: string[] = [];
     const child = fork(spec.script, [...spec.args], { cwd: ROOT, execArgv: TSX, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...spec.env } });
+    let httpPort = 0;
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => fail(`did not listen within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
       const done = (): void => {
@@ -141,13 +144,16 @@ export class ServerChild {
       child.on('message', onMessage);
       collectOutput(child, tail, (line) => {
         if (spec.announce !== 'log' || !line.includes('"msg":"listening"')) return;
-        const port = (JSON.parse(line) as { tcpPort?: number }).tcpPort;
-        if (typeof port !== 'number') return fail(`logged "listening" without a tcpPort: ${line}`);
+        const listening = JSON.parse(line) as { tcpPort?: number; httpPort?: number };
+        if (typeof listening.tcpPort !== 'number') return fail(`logged "listening" without a tcpPort: ${line}`);
+        httpPort = listening.httpPort ?? 0;
         done();
-        resolve(port);
+        resolve(listening.tcpPort);
       });
     });
-    return new ServerChild(spec.name, child, port, tail);
+    const server = new ServerChild(spec.name, child, port, tail);
+    server.httpPort = httpPort;
+    return server;
   }
 
   /** The report of the next session to end (one per producer run). */
@@ -202,6 +208,8 @@ export interface LoadRequest {
   readonly payloadBytes: number;
   /** Connect over TLS (the tls suite). */
   readonly tls?: ClientTlsOptions;
+  /** Set ACK_REQUEST and wait for every ACK before closing (the acks suite). */
+  readonly acks?: boolean;
 }
 
 /** Messages between the suite and producer-child.ts. */

@@ -25,6 +25,7 @@ process.on('message', (request: ProducerRequest) => {
     payloadMax: load.payloadBytes,
     seed: 1,
     tls: load.tls,
+    acks: load.acks === true,
   }).then(
     (report) => answer({ type: 'done', id, report }),
     (error: unknown) => answer({ type: 'failed', id, message: error instanceof Error ? error.message : String(error) }),

@@ -153,7 +153,7 @@ export class LiveTarget {
     const counts = {} as ReasonCounts;
     for (const reason of FRAME_ERROR_REASONS) counts[reason] = stats.frameErrors[reason] - before[reason];
     const { limits, policy } = this.settings;
-    const mismatch = compareLive(c.bytes, frames, counts, modelDecode(c.bytes, limits, policy));
+    const mismatch = compareLive(c.bytes, frames, counts, modelDecode(c.bytes, limits, policy, true));
     return {
       frames: frames.length,
       observed: { frames, errors: [] },

@@ -109,8 +109,16 @@ export function nextCandidate(s: Uint8Array, from: number): number {
   return s.length;
 }
 
-/** Every frame and error a correct server reports for the stream `s`, ended by the producer. */
-export function modelDecode(s: Uint8Array, limits: DecoderLimits, policy: ErrorPolicy): ModelResult {
+/** The flags byte's ACK_REQUEST bit (docs/protocol.md, Acknowledgements). */
+const ACK_REQUEST = 0x10;
+
+/**
+ * Every frame and error a correct server reports for the stream `s`, ended
+ * by the producer. With `acks` (a live server): from the first valid frame
+ * with ACK_REQUEST on, the connection is in ack mode, where every frame
+ * error ends it whatever the policy.
+ */
+export function modelDecode(s: Uint8Array, limits: DecoderLimits, policy: ErrorPolicy, acks = false): ModelResult {
   const frames: ModelFrame[] = [];
   const errors: ModelError[] = [];
   let p = 0;
@@ -118,6 +126,7 @@ export function modelDecode(s: Uint8Array, limits: DecoderLimits, policy: ErrorP
     const j = judgeFrameAt(s, p, limits);
     if (j.ok) {
       frames.push({ offset: p, length: j.length, sourceId: j.sourceId, destId: j.destId });
+      if (acks && (s[p + 5] & ACK_REQUEST) !== 0) policy = { onFrameError: 'close', onChecksumError: 'close' };
       p += j.length;
       continue;
     }

@@ -12,27 +12,35 @@
  * Without acknowledgements a lost connection means frames may be lost:
  * the run stops with exit 1 (no reconnect, no silent resend).
  *
- * --acks (once the acknowledgement feature lands): set ACK_REQUEST on each
- * copied frame (`batch[at + OFFSET_FLAGS] |= 0x10`, the only byte that
- * changes; the CRC covers the payload only), give the producer its ack
- * window, and await its "all acknowledged" before closing.
+ * --acks: ACK_REQUEST is set on each copied frame (the flags byte, the
+ * only byte that changes; the CRC covers the payload only); the producer
+ * keeps every frame until an ACK covers it, reconnects (backoff, at most
+ * MAX_RECONNECTS attempts in a row) and resends what was not acknowledged,
+ * and the run ends once every frame was acknowledged (flush()).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CaptureFrameError } from '../capture/errors.js';
 import { readCapture } from '../capture/read-capture.js';
 import type { PacketView } from '../frame/packet-view.js';
 import { Producer, ProducerError } from '../producer/producer.js';
+import { Flags, OFFSET_FLAGS } from '../wire/constants.js';
 import { missingCapture } from './capture-input.js';
 import { si, startProgress } from './progress.js';
 import type { ReplayCommand } from './tool-args.js';
 
 const BATCH_BYTES = 256 * 1024;
+/** --acks: give up after this many failed reconnects in a row (about 10 s with the backoff below). */
+export const MAX_RECONNECTS = 8;
+const ACK_RECONNECT = { minMs: 100, maxMs: 2000 };
 
 export interface ReplaySummary {
   frames: number;
   bytes: number;
   seconds: number;
   connections: number;
+  /** --acks: frames the server acknowledged, and frames sent again after a lost connection. */
+  acked?: number;
+  resent?: number;
 }
 
 interface Lane {
@@ -52,8 +60,10 @@ function laneOf(view: PacketView, lanes: number): number {
 export async function replayFrames(cmd: ReplayCommand, onProgress?: (s: ReplaySummary) => void): Promise<ReplaySummary> {
   const lanes: Lane[] = [];
   for (let i = 0; i < cmd.connections; i++) {
-    const producer = new Producer({ host: cmd.host, port: cmd.port, reconnect: false });
-    producer.on('error', () => {}); // the failure surfaces through send/drain/close
+    const producer = new Producer({ host: cmd.host, port: cmd.port, reconnect: cmd.acks ? ACK_RECONNECT : false, acks: cmd.acks });
+    producer.on('error', () => {}); // the failure surfaces through send/drain/flush/close
+    // Closing while frames are unacknowledged makes flush() reject ('undelivered'): exit 1.
+    if (cmd.acks) producer.on('reconnecting', ({ attempt }) => void (attempt > MAX_RECONNECTS && producer.close().catch(() => {})));
     lanes.push({ producer, batch: Buffer.allocUnsafe(BATCH_BYTES), fill: 0 });
   }
   const summary: ReplaySummary = { frames: 0, bytes: 0, seconds: 0, connections: cmd.connections };
@@ -88,16 +98,20 @@ export async function replayFrames(cmd: ReplayCommand, onProgress?: (s: ReplaySu
       const n = view.frameLength;
       if (n > BATCH_BYTES) {
         await send(lane);
-        if (!lane.producer.sendRaw(Buffer.from(view.frame))) await lane.producer.drain();
+        const own = Buffer.from(view.frame);
+        if (cmd.acks) own[OFFSET_FLAGS] |= Flags.ACK_REQUEST;
+        if (!lane.producer.sendRaw(own)) await lane.producer.drain();
       } else {
         if (lane.fill + n > BATCH_BYTES) await send(lane); // the view stays valid: no reader step in between
         view.buffer.copy(lane.batch, lane.fill, view.frameStart, view.frameStart + n);
+        if (cmd.acks) lane.batch[lane.fill + OFFSET_FLAGS] |= Flags.ACK_REQUEST;
         lane.fill += n;
       }
       summary.frames++;
       summary.bytes += n;
     }
     for (const lane of lanes) await send(lane);
+    if (cmd.acks) await Promise.all(lanes.map((l) => l.producer.flush()));
     await Promise.all(lanes.map((l) => l.producer.close()));
   } catch (err) {
     for (const l of lanes) void l.producer.close().catch(() => {});
@@ -105,13 +119,18 @@ export async function replayFrames(cmd: ReplayCommand, onProgress?: (s: ReplaySu
   } finally {
     if (tick) clearInterval(tick);
     summary.seconds = (performance.now() - start) / 1000;
+    if (cmd.acks) {
+      summary.acked = lanes.reduce((n, l) => n + l.producer.stats.acked, 0);
+      summary.resent = lanes.reduce((n, l) => n + l.producer.stats.resent, 0);
+    }
   }
   return summary;
 }
 
 export function formatSummary(s: ReplaySummary): string {
   const rate = s.seconds > 0 ? s.frames / s.seconds : 0;
-  return `replay: sent ${s.frames} frames (${s.bytes} bytes) over ${s.connections} connection${s.connections === 1 ? '' : 's'} in ${s.seconds.toFixed(3)} s (${si(rate)} frames/s)`;
+  const acked = s.acked === undefined ? '' : `; acknowledged ${s.acked}, resent ${s.resent ?? 0}`;
+  return `replay: sent ${s.frames} frames (${s.bytes} bytes) over ${s.connections} connection${s.connections === 1 ? '' : 's'} in ${s.seconds.toFixed(3)} s (${si(rate)} frames/s)${acked}`;
 }
 
 export async function runReplay(cmd: ReplayCommand): Promise<number> {

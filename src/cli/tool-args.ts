@@ -117,16 +117,18 @@ Options:
                      (default: as fast as the server takes them)
   --connections N    spread frames over N connections (default 1); all frames
                      of one source id go on the same connection, in order
-  --acks             set ACK_REQUEST and wait for acknowledgements: needs the
-                     server's acknowledgement feature, not in this build yet
+  --acks             set ACK_REQUEST on each frame (the only byte changed),
+                     resend what a lost connection left unacknowledged, and
+                     wait until the server acknowledged every frame
   -h, --help         show this help
 
 A progress line goes to stderr on a terminal; a summary goes to stdout.
 
 Exit status:
-  0  every frame was sent
-  1  a frame could not be sent (connection failed or lost) or a FILE holds an
-     invalid frame
+  0  every frame was sent (with --acks: and acknowledged)
+  1  a frame could not be sent (connection failed or lost; with --acks: the
+     server stayed unreachable for 8 reconnects) or a FILE holds an invalid
+     frame
   2  usage error, or a FILE is missing
 `;
 
@@ -195,11 +197,7 @@ export function replayCommand(values: Record<string, string | boolean | undefine
     if (!(rate > 0 && Number.isFinite(rate))) throw usage('replay', `--rate: ${JSON.stringify(rawRate)} is not allowed (allowed: ${TOOL_VALUES.rate})`);
   }
   const connections = count('replay', '--connections', values.connections as string | undefined, 1, 1000) ?? 1;
-  if (values.acks === true) {
-    // One line to drop once the acknowledgement feature lands (see src/cli/replay.ts).
-    throw usage('replay', '--acks needs the server acknowledgement feature (docs/protocol.md, Acknowledgements), which this build does not have yet');
-  }
-  return { kind: 'replay', files: list, host, port, rate, connections, acks: false };
+  return { kind: 'replay', files: list, host, port, rate, connections, acks: values.acks === true };
 }
 
 export function topCommand(values: Record<string, string | boolean | undefined>, positionals: readonly string[]): TopCommand {

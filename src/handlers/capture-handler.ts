@@ -5,6 +5,14 @@
  * bytes held until they are written, so a slow or failing disk pauses
  * producers instead of losing frames or growing memory.
  *
+ * Commit (acknowledgements): 'deferred'. For a connection in ack mode each
+ * batch's append carries an onDurable callback that commits the
+ * connection's count at that batch; it fires after the sync that covers
+ * the write (`always`: the write's own sync; `interval`: the next interval
+ * sync, one sync committing every append before it; `never`: when the
+ * write returned). The ring bytes are released when the write returns, the
+ * commit waits for the sync. Plain connections pass no callback.
+ *
  * Logs: failures and a lost path (error, also counted as handler errors),
  * recovery, rotations and deleted old files (info). close() resolves to the
  * frames it could not write before its deadline (the server logs them).
@@ -13,6 +21,7 @@ import type { CaptureHandlerConfig } from '../config/schema.js';
 import { StartupError } from '../errors.js';
 import { CaptureFile, CapturePathLostError } from '../sinks/capture-file.js';
 import type { CaptureFs } from '../sinks/capture-fs.js';
+import { commitTrackerOf } from './commit-tracker.js';
 import { FrameRuns } from './frame-runs.js';
 import type { HandlerContext, PacketHandler } from './types.js';
 
@@ -65,10 +74,14 @@ export async function createCaptureHandler(
   const runs = new FrameRuns();
   return {
     file,
+    commitMode: 'deferred',
     onPacket: (packet, connection) => runs.add(packet, connection),
     onBatchEnd(connection) {
       const segments = runs.take(connection);
-      return segments === null ? undefined : file.append(segments);
+      if (segments === null) return undefined;
+      if (commitTrackerOf(connection) === undefined) return file.append(segments);
+      const count = connection.packets;
+      return file.append(segments, () => context.commit(connection, count));
     },
     closeConnection: (connection) => runs.delete(connection),
     isHealthy: () => file.healthy,

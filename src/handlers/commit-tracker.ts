@@ -1,6 +1,6 @@
 /**
  * Commit tracking for one connection in ack mode (docs/protocol.md Acknowledgements,
- * DESIGN-COMMIT.md): which of the connection's accepted frames every
+ * docs/reliability.md): which of the connection's accepted frames every
  * handler has committed.
  *
  *   accepted  ........................................ 120   (frames handed to handlers)
@@ -40,12 +40,14 @@ export function commitTrackerOf(connection: ConnectionInfo): CommitTracker | und
 }
 
 export interface CommitListener {
+  /** The committed count grew to `count`. */
+  onCommitted(count: number): void;
   /**
-   * The committed count grew to `count`. `acceptedAtMs` is the receipt time
-   * (as passed to accept()) of the newest sampled read it covers, or -1:
-   * for pkt_ingest_commit_seconds.
+   * A sampled read is now committed; `acceptedAtMs` is its receipt time as
+   * passed to accept() (pkt_ingest_commit_seconds). Called after
+   * onCommitted, once per sampled read it covers, oldest first.
    */
-  onCommitted(count: number, acceptedAtMs: number): void;
+  onCommitSample?(acceptedAtMs: number): void;
   /** Handler `handlerIndex` will never commit past its mark: end the connection with FINAL handler_error. */
   onCommitFailed(handlerIndex: number, error: unknown): void;
 }
@@ -91,7 +93,13 @@ class Holds {
   }
 }
 
-/** Receipt-time samples kept for commit latency, at most this many outstanding. */
+/**
+ * Receipt-time samples kept for commit latency, at most this many
+ * outstanding. When they are all taken before a commit, every other one is
+ * dropped and reads are sampled half as often, so the samples stay spread
+ * evenly over the reads since the last commit (not bunched at its start,
+ * which would overstate the latency of a group commit).
+ */
 const SAMPLES = 16;
 
 export class CommitTracker {
@@ -110,6 +118,9 @@ export class CommitTracker {
   private readonly sampleMs = new Float64Array(SAMPLES);
   private sampleHead = 0;
   private samples = 0;
+  /** Sample one read in `stride`; `skip` reads to go before the next sample. */
+  private stride = 1;
+  private skip = 0;
 
   constructor(
     modes: readonly CommitMode[],
@@ -125,12 +136,38 @@ export class CommitTracker {
   accept(count: number, nowMs = -1): void {
     if (count <= this.accepted) return;
     this.accepted = count;
-    if (nowMs >= 0 && this.samples < SAMPLES) {
-      const at = (this.sampleHead + this.samples++) % SAMPLES;
-      this.sampleCount[at] = count;
-      this.sampleMs[at] = nowMs;
-    }
+    if (nowMs >= 0) this.sample(count, nowMs);
     this.update();
+  }
+
+  private sample(count: number, nowMs: number): void {
+    if (this.skip > 0) {
+      this.skip--;
+      return;
+    }
+    if (this.samples === SAMPLES) {
+      // The last sample kept is one old stride back: the next is one more old stride on.
+      this.thin();
+      this.skip = this.stride / 2 - 1;
+      return;
+    }
+    const at = (this.sampleHead + this.samples++) % SAMPLES;
+    this.sampleCount[at] = count;
+    this.sampleMs[at] = nowMs;
+    this.skip = this.stride - 1;
+  }
+
+  /** Keeps every other sample (the 2nd, 4th, ...) and samples half as often. */
+  private thin(): void {
+    let kept = 0;
+    for (let i = 1; i < this.samples; i += 2, kept++) {
+      const from = (this.sampleHead + i) % SAMPLES;
+      const to = (this.sampleHead + kept) % SAMPLES;
+      this.sampleCount[to] = this.sampleCount[from];
+      this.sampleMs[to] = this.sampleMs[from];
+    }
+    this.samples = kept;
+    this.stride *= 2;
   }
 
   /** 'settle' handler `h` holds frames up to `upTo` until release(h, upTo) or reject(). */
@@ -179,12 +216,17 @@ export class CommitTracker {
     for (let i = 0; i < marks.length; i++) if (marks[i] < min) min = marks[i];
     if (min <= this.committed) return;
     this.committed = min;
-    let acceptedAtMs = -1;
+    const listener = this.listener;
+    listener.onCommitted(min);
     while (this.samples > 0 && this.sampleCount[this.sampleHead] <= min) {
-      acceptedAtMs = this.sampleMs[this.sampleHead];
+      listener.onCommitSample?.(this.sampleMs[this.sampleHead]);
       this.sampleHead = (this.sampleHead + 1) % SAMPLES;
       this.samples--;
     }
-    this.listener.onCommitted(min, acceptedAtMs);
+    if (this.samples === 0) {
+      // Every sampled read is covered: sample every read again.
+      this.stride = 1;
+      this.skip = 0;
+    }
   }
 }

@@ -9,8 +9,12 @@
  *     (HandlerErrors) and never reaches the socket;
  *   - per read: stats, onBatchEnd of the handlers that have one (a promise
  *     holds the whole batch), one lag sample (the newest packet).
- * Commit tracking (DESIGN-COMMIT.md) and a per-packet handler timeout
- * (limits.handlerTimeoutMs) belong here: see the marked places.
+ * Acknowledgements (docs/protocol.md): the first frame with ACK_REQUEST
+ * puts the connection in ack mode (conn.enterAckMode() returns its
+ * AckSession); from then on promises of 'settle' handlers and each batch
+ * end feed the session's commit tracking. Plain connections pay one flag
+ * test per frame. A per-packet handler timeout (limits.handlerTimeoutMs)
+ * belongs here too.
  *
  *   reader --onFrame(view)--> handlers[0..n).onPacket(view, conn) --promise?--> reader.hold
  *   reader --onBatchEnd()---> stats, handlers with onBatchEnd, lag sample
@@ -19,9 +23,11 @@
  * by handlers). At end of stream close() calls closeConnection on each.
  */
 import type { Logger } from 'pino';
+import type { AckSession } from '../ack/ack-session.js';
 import type { FrameConsumer } from '../frame/consumer.js';
 import type { PacketView } from '../frame/packet-view.js';
 import type { IngestStats } from '../metrics/ingest-stats.js';
+import { Flags } from '../wire/constants.js';
 import type { FrameErrorReason } from '../wire/reasons.js';
 import type { HandlerErrors } from './handler-errors.js';
 import type { ConnectionInfo, PacketHandler } from './types.js';
@@ -46,6 +52,10 @@ export interface DispatchedConnection extends ConnectionInfo {
   packets: number;
   bytes: number;
   readonly log: Logger;
+  /** The first ACK_REQUEST frame arrived: set up acknowledgements (once). */
+  enterAckMode(): AckSession;
+  /** A frame error was reported (the reader may have failed, even outside a read). */
+  afterFrameError(): void;
 }
 
 /** Where held promises go: the connection's FrameReader. */
@@ -66,6 +76,8 @@ export class Dispatch implements FrameConsumer {
   private reportedPackets = 0;
   private reportedBytes = 0;
   private lastView: PacketView | null = null;
+  /** Set once the connection is in ack mode. */
+  private ack: AckSession | null = null;
 
   constructor(ctx: DispatchContext, conn: DispatchedConnection) {
     this.ctx = ctx;
@@ -90,6 +102,7 @@ export class Dispatch implements FrameConsumer {
     conn.packets++;
     conn.bytes += view.frameLength;
     this.lastView = view;
+    if (this.ack === null && (view.flags & Flags.ACK_REQUEST) !== 0) this.ack = conn.enterAckMode();
     const handlers = this.handlers;
     let held = false;
     for (let i = 0; i < handlers.length; i++) {
@@ -100,9 +113,10 @@ export class Dispatch implements FrameConsumer {
         this.onHoldError(i, err);
         continue;
       }
-      // (acks: a 'settle' handler's commit follows this hold; handlerTimeoutMs would race it here.)
+      // (handlerTimeoutMs would race this hold here.)
       if (r != null && typeof (r as PromiseLike<void>).then === 'function') {
         (this.target as HoldTarget).hold(r as PromiseLike<void>, i);
+        this.ack?.holdPromise(i, r as PromiseLike<void>);
         held = true;
       }
     }
@@ -129,9 +143,13 @@ export class Dispatch implements FrameConsumer {
         this.onHoldError(i, err);
         continue;
       }
-      if (r != null && typeof (r as PromiseLike<void>).then === 'function') (this.target as HoldTarget).hold(r as PromiseLike<void>, i);
+      if (r != null && typeof (r as PromiseLike<void>).then === 'function') {
+        (this.target as HoldTarget).hold(r as PromiseLike<void>, i);
+        this.ack?.holdPromise(i, r as PromiseLike<void>);
+      }
     }
-    // (acks: the batch's commit point for 'settle' handlers is here.)
+    // Ack mode: the batch is accepted; 'settle' handlers commit it now or when its promises resolve.
+    if (this.ack !== null) this.ack.endBatch(conn.packets);
     // Lag: one sample per read, the newest packet of it.
     const view = this.lastView;
     if (view !== null) {
@@ -146,11 +164,13 @@ export class Dispatch implements FrameConsumer {
 
   onFrameError(reason: FrameErrorReason, offset: number): void {
     this.ctx.frameError(this.conn.log, reason, offset);
+    this.conn.afterFrameError();
   }
 
   /** A handler threw, or its promise rejected. */
   onHoldError(index: number, error: unknown): void {
     this.ctx.handlerErrors.count(this.ctx.handlerNames[index], error, this.conn.log);
+    this.ack?.fail(index, error); // the frame is not committed: FINAL handler_error
   }
 
   /** End of stream (after the reader finished): handlers' closeConnection(). */

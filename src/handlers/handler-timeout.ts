@@ -45,7 +45,8 @@ export interface TimedConnection {
     close(): void;
   };
   readonly log: Logger;
-  destroy(): void;
+  /** In ack mode ACK + FINAL `reason` first (the connection's close protocol). */
+  destroy(reason: 'handler_error'): void;
 }
 
 export class HandlerTimeouts {
@@ -85,7 +86,7 @@ export class HandlerTimeouts {
     this.blame(conn, now);
     conn.reader.end();
     conn.reader.close();
-    conn.destroy(); // ack mode: the close protocol (connection.ts) sends ACK + FINAL handler_error first
+    conn.destroy('handler_error'); // ack mode: ACK + FINAL handler_error first (socket/ack-ending.ts)
     return true;
   }
 

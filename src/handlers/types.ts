@@ -134,10 +134,27 @@ export interface PacketHandler {
   /** Live state for `/status` and `pkt-ingest top` (small, JSON-serialisable), e.g. a capture's path or a forward target's queue. */
   status?(): Record<string, unknown>;
   /**
-   * 'settle' (default): a packet is committed once onPacket returned, or its
-   * promise (or the batch's onBatchEnd promise) resolved.
-   * 'deferred': the handler commits explicitly with context.commit() once
-   * the packets are durable (an fsync, a downstream acknowledgement).
+   * When this handler's packets count as committed, for producers in ack
+   * mode (docs/reliability.md, Acknowledgements). Only connections in ack
+   * mode are tracked; on plain connections this changes nothing.
+   * - 'settle' (default): a packet is committed once onPacket returned, or
+   *   its promise (or its batch's onBatchEnd promise) resolved, in order.
+   * - 'deferred': the handler commits explicitly, later, with
+   *   context.commit(connection, count) once the packets are durable (an
+   *   fsync, a downstream acknowledgement); context.failCommit() if they
+   *   never will be (the producer then gets FINAL handler_error and resends).
+   *
+   *   export default (options, context) => ({
+   *     commitMode: 'deferred',
+   *     onBatchEnd(connection) {
+   *       const count = connection.packets;      // every packet handed over so far
+   *       store.flush().then(() => context.commit(connection, count),
+   *                          (err) => context.failCommit(connection, err));
+   *     },
+   *     onPacket(packet, connection) { store.add(packet.copy()); },
+   *   });
+   *
+   * A rejected promise or a throw also fails the commit, in either mode.
    */
   readonly commitMode?: CommitMode;
 }

@@ -48,7 +48,7 @@ export interface StatusSnapshot {
   ringBytes: number;
   /** Receive time minus packet timestamp (sampled per read); null until observed. */
   lag: { lastSeconds: number | null; maxSeconds: number | null; windowSeconds: number };
-  /** Commit latency (ack mode); null until acknowledgements exist. */
+  /** Commit latency (ack mode) over the last sampled commits; null until one was observed. */
   commit: { p50Seconds: number; p99Seconds: number; maxSeconds: number } | null;
   /** ACK figures; null until acknowledgements exist. */
   acks: { sent: number; connectionsAckMode: number } | null;
@@ -114,8 +114,8 @@ export function buildStatus(src: StatusSource, now = Date.now(), monotonic = per
       maxSeconds: rates.lagMax(monotonic, stats.lagMaxSeconds),
       windowSeconds: rates.windowSeconds,
     },
-    commit: null,
-    acks: null,
+    commit: stats.commitWindow.summary(),
+    acks: stats.acksSent > 0 || stats.connectionsAckMode > 0 ? { sent: stats.acksSent, connectionsAckMode: stats.connectionsAckMode } : null,
     handlers: src.handlers.map(({ name, handler }) => ({
       name,
       errors: stats.handlerErrors.get(name) ?? 0,

@@ -4,6 +4,7 @@
  * scrape costs the registry, not the ingest loop.
  */
 import { FRAME_ERROR_REASONS, type FrameErrorReason } from '../wire/reasons.js';
+import { CommitWindow } from './commit-window.js';
 
 export type RejectReason = 'max_connections' | 'draining' | 'per_address_limit' | 'not_allowed' | 'tls_handshake' | 'proxy_protocol' | 'fd_limit';
 export const REJECT_REASONS: readonly RejectReason[] = [
@@ -43,6 +44,8 @@ export class IngestStats {
   acksSent = 0;
   /** Open connections in ack mode (docs/protocol.md Acknowledgements). */
   connectionsAckMode = 0;
+  /** The last sampled commit latencies (what pkt_ingest_commit_seconds observes), for /status. */
+  readonly commitWindow = new CommitWindow();
 
   constructor(handlerNames: readonly string[] = []) {
     const errors = {} as Record<FrameErrorReason, number>;

@@ -13,8 +13,8 @@ export interface IngestMetrics {
   /** One observation per read batch, in seconds; negative or non-finite values are ignored. */
   observeLag(seconds: number): void;
   /**
-   * Ack mode: receipt-to-commit time of a sampled read, in seconds (one
-   * observation per commit growth that covers a sample, never per frame).
+   * Ack mode: receipt-to-commit time of a sampled read, in seconds (up to
+   * 16 sampled reads per connection between two commits, never per frame).
    */
   observeCommit(seconds: number): void;
   /** The Prometheus text exposition of the whole registry. */
@@ -140,7 +140,7 @@ export function createMetrics(stats: IngestStats, opts: { handlerNames: readonly
   gauge('pkt_ingest_connections_ack_mode', 'Open connections in ack mode (a producer set ACK_REQUEST).', () => stats.connectionsAckMode);
   const commit = new Histogram({
     name: 'pkt_ingest_commit_seconds',
-    help: 'Time from receipt to commit by every handler, for connections in ack mode; one sampled read per commit.',
+    help: 'Time from receipt to commit by every handler, for connections in ack mode; sampled reads (up to 16 between two commits of a connection).',
     buckets: [...LAG_BUCKETS_SECONDS],
     registers,
   });
@@ -157,7 +157,9 @@ export function createMetrics(stats: IngestStats, opts: { handlerNames: readonly
       if (seconds > stats.lagMaxSeconds) stats.lagMaxSeconds = seconds;
     },
     observeCommit(seconds: number): void {
-      if (seconds >= 0 && Number.isFinite(seconds)) commit.observe(seconds);
+      if (!(seconds >= 0 && Number.isFinite(seconds))) return;
+      commit.observe(seconds);
+      stats.commitWindow.record(seconds); // for /status, which cannot read the histogram synchronously
     },
     metricsText: () => registry.metrics(),
     contentType: registry.contentType,

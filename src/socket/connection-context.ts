@@ -3,10 +3,11 @@
  * carries one pointer instead of a dozen. TcpIngest implements it.
  */
 import type { Logger } from 'pino';
+import type { AckScheduler } from '../ack/ack-scheduler.js';
 import type { DecoderLimits } from '../frame/frame-decoder.js';
 import type { ErrorPolicy } from '../frame/consumer.js';
 import type { DispatchContext } from '../handlers/dispatch.js';
-import type { ConnectionInfo } from '../handlers/types.js';
+import type { CommitMode, ConnectionInfo } from '../handlers/types.js';
 import type { RateLimitedLog } from '../log/rate-limited-log.js';
 import type { RingPool } from '../ring/pool.js';
 import type { CoarseClock } from './coarse-clock.js';
@@ -21,6 +22,10 @@ export interface ConnectionContext extends DispatchContext {
   readonly clock: CoarseClock;
   /** This server's read budget per event-loop turn. */
   readonly readBudget: ReadBudget;
+  /** Acknowledgements: the server's one scheduler, each handler's commit mode, pkt_ingest_commit_seconds. */
+  readonly ackScheduler: AckScheduler;
+  readonly commitModes: readonly CommitMode[];
+  observeCommit(seconds: number): void;
   /** The connection finished (its reader ended, handlers closed); the server forgets it. */
   connectionClosed(conn: ConnectionInfo): void;
 }

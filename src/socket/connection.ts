@@ -10,6 +10,10 @@
  *   reader.onRoom --> socket.resume()    'close' --> reader.finish() --> onFinished
  *                                                    --> dispatch.close(), server bookkeeping
  *
+ * Ack mode (docs/protocol.md, Acknowledgements; src/ack/ack-session.ts): the
+ * first ACK_REQUEST frame makes the dispatch call enterAckMode(); every
+ * close the server starts then writes ACK + FINAL first (ack-ending.ts).
+ *
  * LANDING, shared by every connection (safe: each read is handled
  * synchronously, before any other read can happen), takes the first read
  * of a connection that holds no ring yet (idle connections own none) and
@@ -19,8 +23,12 @@
  */
 import type net from 'node:net';
 import type { Logger } from 'pino';
+import { AckSession } from '../ack/ack-session.js';
+import { AckEnding, Input } from './ack-ending.js';
 import { FrameReader } from '../frame/frame-reader.js';
+import { COMMIT_TRACKER, type CommitTracker } from '../handlers/commit-tracker.js';
 import { Dispatch, type DispatchedConnection } from '../handlers/dispatch.js';
+import type { FinalReason } from '../wire/ack.js';
 import type { ConnectionContext } from './connection-context.js';
 import { lendBuffer } from './onread-accept.js';
 import { kConnection, LANDING } from './onread-hooks.js';
@@ -69,14 +77,25 @@ export class Connection implements DispatchedConnection {
   readonly reader: FrameReader;
   readonly dispatch: Dispatch;
   readonly socket: net.Socket;
+  /** Set in ack mode (handlers' context.commit finds it here); declared so every connection has one shape. */
+  [COMMIT_TRACKER]: CommitTracker | undefined = undefined;
 
   private readonly ctx: ConnectionContext;
   private isClosed = false;
   private childLog: Logger | null = null;
+  /** This connection's error policy: ack mode turns every frame error into a close. */
+  private readonly policy: { onFrameError: 'close' | 'resync'; onChecksumError: 'drop' | 'close' };
+  readonly usesOnread: boolean;
+  /** Ack mode's end (null: a plain connection). */
+  private ending: AckEnding | null = null;
+  /** READING, or (ack mode) STOPPED / DROPPING while the connection ends. */
+  input: Input = Input.READING;
 
   constructor(ctx: ConnectionContext, socket: net.Socket, id: number, usesOnread: boolean, peer?: ConnectionPeer) {
     this.ctx = ctx;
     this.socket = socket;
+    this.usesOnread = usesOnread;
+    this.policy = { onFrameError: ctx.policy.onFrameError, onChecksumError: ctx.policy.onChecksumError };
     this.id = id;
     this.remoteAddress = peer?.address ?? socket.remoteAddress ?? '';
     this.remotePort = peer?.port ?? socket.remotePort ?? 0;
@@ -84,7 +103,7 @@ export class Connection implements DispatchedConnection {
     this.openedAt = Date.now();
     this.lastActive = ctx.clock.now;
     this.dispatch = new Dispatch(ctx, this);
-    this.reader = new FrameReader(ctx.pool, ctx.limits, ctx.policy, ctx.stats, this.dispatch);
+    this.reader = new FrameReader(ctx.pool, ctx.limits, this.policy, ctx.stats, this.dispatch);
     this.dispatch.target = this.reader;
     this.reader.onRoom = () => this.onRoom();
     this.reader.onFinished = () => this.finished();
@@ -116,6 +135,7 @@ export class Connection implements DispatchedConnection {
 
   /** onread: `nread` bytes landed in `lent`. Returns false to stop reading. */
   onRead(nread: number): boolean {
+    if (this.input !== Input.READING) return this.dropInput();
     const now = this.ctx.clock.now;
     const quietBefore = now - this.lastActive;
     this.lastActive = now;
@@ -123,6 +143,7 @@ export class Connection implements DispatchedConnection {
     if (this.lent === LANDING) reader.offer(LANDING, 0, nread, true);
     else reader.committed(nread);
     if (reader.failed !== null) return this.fail();
+    if (this.input !== Input.READING) return this.dropInput();
     // A producer that trickles (reads far apart) holds no ring between reads:
     // give it back now, while the next buffer can still be chosen for free.
     if (quietBefore >= SHED_AFTER_MS && reader.idle) {
@@ -142,6 +163,7 @@ export class Connection implements DispatchedConnection {
 
   /** 'data' event fallback: the chunk is ours, no copy needed to keep it. */
   onChunk(chunk: Buffer): void {
+    if (this.input !== Input.READING) return;
     this.lastActive = this.ctx.clock.now;
     if (!this.reader.offer(chunk)) {
       if (this.reader.failed !== null) return void this.fail();
@@ -162,7 +184,7 @@ export class Connection implements DispatchedConnection {
   resumeAfterYield(): void {
     if (!this.yielded) return;
     this.yielded = false;
-    if (this.isClosed || this.paused) return;
+    if (this.isClosed || this.paused || this.input !== Input.READING) return;
     this.socket.resume();
   }
 
@@ -171,16 +193,63 @@ export class Connection implements DispatchedConnection {
    * LANDING: the first read after a pause is copied from there.
    */
   private onRoom(): void {
-    if (this.isClosed) return;
+    if (this.isClosed || this.input !== Input.READING) return;
     this.lastActive = this.ctx.clock.now;
     this.socket.resume();
   }
 
-  /** Framing lost under the `close` policy. */
+  /** Framing lost under the `close` policy (every policy in ack mode). */
   private fail(): false {
     this.lent = LANDING;
-    this.socket.destroy();
+    if (this.ending !== null) this.ending.endWith(this.reader.failed as FinalReason);
+    else this.socket.destroy();
     return false;
+  }
+
+  /**
+   * A frame error: if the reader failed (the `close` policy, every policy in
+   * ack mode), close. Inside a read onRead/onChunk already did; this covers
+   * a failure found while the backlog is pumped after a hold settled, where
+   * no read follows (the socket stays paused until closed).
+   */
+  afterFrameError(): void {
+    queueMicrotask(() => {
+      if (this.reader.failed !== null && !this.isClosed) this.fail();
+    });
+  }
+
+  /** Ending or draining: the socket keeps LANDING; input is dropped (after the FINAL) or reading stops. */
+  private dropInput(): boolean {
+    this.lent = LANDING;
+    return this.input === Input.DROPPING;
+  }
+
+  /** Called by the dispatch at the first ACK_REQUEST frame. */
+  enterAckMode(): AckSession {
+    const ctx = this.ctx;
+    const ack = new AckSession(this.socket, ctx.ackScheduler, ctx.commitModes, this);
+    this.ending = new AckEnding(this, ack);
+    this[COMMIT_TRACKER] = ack.tracker;
+    // A dropped or skipped frame would break the count: every frame error closes.
+    this.policy.onFrameError = 'close';
+    this.policy.onChecksumError = 'close';
+    ctx.stats.connectionsAckMode++;
+    return ack;
+  }
+
+  observeCommit(seconds: number): void {
+    this.ctx.observeCommit(seconds);
+  }
+
+  /** Ack mode: ACK + FINAL `reason`, then close (ack-ending.ts). Plain connections just close. */
+  endWith(reason: FinalReason): void {
+    if (this.ending !== null) this.ending.endWith(reason);
+    else this.socket.destroy();
+  }
+
+  /** Shutdown began: an ack-mode connection stops reading and ends after its last commit. */
+  drain(): void {
+    this.ending?.drain();
   }
 
   socketError(err: Error): void {
@@ -191,9 +260,10 @@ export class Connection implements DispatchedConnection {
     }
   }
 
-  /** Idle timeout, drain deadline or shutdown. */
-  destroy(): void {
-    this.socket.destroy();
+  /** Idle timeout, drain deadline or shutdown: in ack mode FINAL `reason` first (a second call closes at once). */
+  destroy(reason: FinalReason = 'server_error'): void {
+    if (this.ending !== null && !this.ending.ended) this.ending.endWith(reason);
+    else this.socket.destroy();
   }
 
   /**
@@ -207,6 +277,10 @@ export class Connection implements DispatchedConnection {
   }
 
   private finished(): void {
+    if (this.ending !== null) {
+      this.ending.closed();
+      this.ctx.stats.connectionsAckMode--;
+    }
     this.dispatch.close();
     this.ctx.connectionClosed(this);
   }
@@ -217,7 +291,7 @@ export class Connection implements DispatchedConnection {
    * socket closes, so it is done once per burst, after a long quiet.)
    */
   shed(): void {
-    if (this.isClosed || this.paused || this.lent === LANDING || !this.reader.idle) return;
+    if (this.isClosed || this.input !== Input.READING || this.paused || this.lent === LANDING || !this.reader.idle) return;
     if (!lendBuffer(this.socket, LANDING)) return;
     this.lent = LANDING;
     this.reader.releaseRing();

@@ -6,8 +6,9 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { AckScheduler } from '../ack/ack-scheduler.js';
 import type { Config } from '../config/schema.js';
-import type { PacketHandler } from '../handlers/types.js';
+import type { CommitMode, PacketHandler } from '../handlers/types.js';
 import type { DecoderLimits } from '../frame/frame-decoder.js';
 import type { ErrorPolicy } from '../frame/consumer.js';
 import { HandlerErrors } from '../handlers/handler-errors.js';
@@ -59,6 +60,10 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
   readonly handlers: readonly PacketHandler[];
   readonly handlerNames: readonly string[];
   readonly batchEnders: readonly number[];
+  /** Acknowledgements: one scheduler for every connection's ACKs; each handler's commit mode. */
+  readonly ackScheduler: AckScheduler;
+  readonly commitModes: readonly CommitMode[];
+  readonly observeCommit: (seconds: number) => void;
   readonly connections = new Set<Connection>();
   /** True once accepting through onread (false: 'data' events). */
   usesOnread = false;
@@ -92,6 +97,7 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     handlers: ReadonlyArray<{ name: string; handler: PacketHandler }>,
     observeLag: (seconds: number) => void,
     handlerErrors?: HandlerErrors,
+    observeCommit: (seconds: number) => void = () => {},
   ) {
     this.opts = opts;
     this.stats = stats;
@@ -105,6 +111,9 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     this.handlerNames = handlers.map((h) => h.name);
     this.batchEnders = this.handlers.flatMap((h, i) => (typeof h.onBatchEnd === 'function' ? [i] : []));
     this.observeLag = observeLag;
+    this.observeCommit = observeCommit;
+    this.commitModes = this.handlers.map((h) => h.commitMode ?? 'settle');
+    this.ackScheduler = new AckScheduler(() => this.clock.wallMicros(), stats);
     this.server = net.createServer({ allowHalfOpen: false });
     // A quarter of the shortest timeout (50 ms to 1 s): idle fires at most two ticks late, a handler timeout one.
     const timeoutMs = opts.handlerTimeoutMs ?? 0;
@@ -238,7 +247,7 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
       // two ticks, half the timeout, after it).
       if (idleMs > 0 && quiet > idleMs + this.tickMs) {
         this.rateLog.warn(conn.log, 'idle', { idleMs: quiet }, 'idle timeout: closing connection');
-        conn.destroy();
+        conn.destroy('idle_timeout');
       } else if (quiet > SHED_AFTER_MS) conn.shed();
     }
     this.stalledSince = allPaused ? (this.stalledSince ?? now) : null;
@@ -289,6 +298,7 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     this.draining = true;
     this.server.close();
     this.pipeline.closeAll();
+    for (const conn of this.connections) conn.drain(); // ack mode: FINAL draining after the last commit
     if (this.connections.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
@@ -299,7 +309,7 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
       });
     }
     this.onEmpty = null;
-    for (const conn of [...this.connections]) conn.destroy();
+    for (const conn of [...this.connections]) conn.destroy('draining');
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }

@@ -71,8 +71,46 @@ describe('replay', () => {
     }
   });
 
-  it('usage: --acks names the missing acknowledgement feature; --host and --port are required', () => {
-    expect(() => parseCli(['replay', 'f.pkt', '--host', 'h', '--port', '1', '--acks'])).toThrow(/--acks needs the server acknowledgement feature/);
+  it('--acks: every frame acknowledged, what a FINAL left unacknowledged resent, only the ACK_REQUEST bit changed', async () => {
+    const a = await captureServer(256 * 1024 * 1024);
+    const producer = new Producer({ host: '127.0.0.1', port: a.live.tcpPort });
+    await producer.connect();
+    for (let i = 0; i < 3000; i++) producer.send({ sourceId: 's', destId: 'd', timestamp: i + 1, flags: i % 4, payload: Buffer.alloc(50, i) });
+    await producer.close();
+    await a.live.stop();
+
+    // B fails frame 1000 once: that connection ends with FINAL handler_error, replay resends.
+    const got: Array<{ timestamp: number; flags: number; payload: Buffer }> = [];
+    let failedOnce = false;
+    const b = await startServer({}, {
+      handlers: [{
+        name: 'rec',
+        handler: {
+          onPacket: (p) => {
+            if (p.timestamp === 1000 && !failedOnce) {
+              failedOnce = true;
+              return Promise.reject(new Error('once'));
+            }
+            got.push({ timestamp: p.timestamp, flags: p.flags, payload: Buffer.from(p.payload) });
+          },
+        },
+      }],
+    });
+    cleanups.push(() => b.stop());
+    const summary = await replayFrames({ kind: 'replay', files: [a.file], host: '127.0.0.1', port: b.tcpPort, rate: 0, connections: 1, acks: true });
+    expect(summary).toMatchObject({ frames: 3000, acked: 3000 });
+    expect(summary.resent).toBeGreaterThan(0);
+    expect(failedOnce).toBe(true);
+    const stamps = new Set(got.map((g) => g.timestamp));
+    for (let i = 1; i <= 3000; i++) expect(stamps.has(i), `frame ${i}`).toBe(true);
+    for (const g of got) {
+      expect(g.flags).toBe(((g.timestamp - 1) % 4) | 0x10);
+      expect(g.payload.equals(Buffer.alloc(50, g.timestamp - 1))).toBe(true);
+    }
+  });
+
+  it('usage: --acks parses; --host and --port are required', () => {
+    expect(parseCli(['replay', 'f.pkt', '--host', 'h', '--port', '1', '--acks'])).toMatchObject({ kind: 'replay', acks: true });
     expect(() => parseCli(['replay', 'f.pkt', '--port', '1'])).toThrow(/--host is required/);
     expect(() => parseCli(['replay', 'f.pkt', '--host', 'h'])).toThrow(/--port is required/);
     expect(() => parseCli(['replay', 'f.pkt', '--host', 'h', '--port', '1', '--rate', '0'])).toThrow(/--rate/);

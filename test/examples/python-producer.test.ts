@@ -76,6 +76,26 @@ describe.skipIf(skipWithoutPython)('examples/python/producer.py', () => {
     expect(live.server.stats.frameErrors).toMatchObject({ bad_magic: 0, crc_mismatch: 0, truncated: 0 });
   });
 
+  it('--acks against a live server: waits for every ACK, prints sent and acknowledged, exits 0; the capture holds every frame', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkt-py-'));
+    const capture = path.join(dir, 'capture.pkt');
+    live = await startServer({ handlers: [{ type: 'capture', path: capture, fsync: 'interval', fsyncIntervalMs: 50 }] });
+    const o = { payloadBytes: 64, source: 'py', dest: 'sink', acks: true };
+    const count = 500;
+    const run = await runPython([
+      SCRIPT, '--host', '127.0.0.1', '--port', String(live.tcpPort), '--count', String(count),
+      '--payload-bytes', String(o.payloadBytes), '--source', o.source, '--dest', o.dest, '--acks', ...deterministic,
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`sent ${count} frames`);
+    expect(run.stdout).toContain(`acknowledged ${count} of ${count} frames`);
+    expect(live.server.stats.acksSent).toBeGreaterThan(0);
+    await live.stop();
+    const expected = Buffer.concat(Array.from({ length: count }, (_, i) => expectedFrame(i, o)));
+    expect(fs.readFileSync(capture).equals(expected)).toBe(true); // acknowledged, so already synced; and byte-exact
+  });
+
   it('answers a usage error with exit 2 and one line naming the flag', async () => {
     const run = await runPython([SCRIPT, '--port', '70000', '--count', '1']);
     expect(run.code).toBe(2);

@@ -7,8 +7,10 @@ class Recorder implements CommitListener {
   counts: number[] = [];
   samples: number[] = [];
   failures: [number, unknown][] = [];
-  onCommitted(count: number, acceptedAtMs: number): void {
+  onCommitted(count: number): void {
     this.counts.push(count);
+  }
+  onCommitSample(acceptedAtMs: number): void {
     this.samples.push(acceptedAtMs);
   }
   onCommitFailed(handlerIndex: number, error: unknown): void {
@@ -81,24 +83,42 @@ describe('CommitTracker', () => {
     expect(tracker.failed).toBe(true);
   });
 
-  it('passes the receipt time of the newest read a commit covers', () => {
+  it('reports the receipt time of every sampled read a commit covers, oldest first', () => {
     const { tracker, seen } = track(['deferred']);
     tracker.accept(5, 1000);
     tracker.accept(9, 1004);
     tracker.accept(12, 1010);
     tracker.commit(0, 10);
+    expect(seen.samples).toEqual([1000, 1004]);
     tracker.commit(0, 11); // covers no new sample
+    expect(seen.samples).toEqual([1000, 1004]);
     tracker.commit(0, 12);
     expect(seen.counts).toEqual([10, 11, 12]);
-    expect(seen.samples).toEqual([1004, -1, 1010]);
+    expect(seen.samples).toEqual([1000, 1004, 1010]);
   });
 
-  it('keeps bounded samples while nothing commits', () => {
+  it('keeps at most 16 samples while nothing commits, spread evenly over the reads', () => {
     const { tracker, seen } = track(['deferred']);
     for (let n = 1; n <= 10_000; n++) tracker.accept(n, n);
     tracker.commit(0, 10_000);
-    // Only the first 16 reads were sampled; the newest of them is reported.
-    expect(seen.samples).toEqual([16]);
+    const s = seen.samples;
+    expect(s.length).toBeGreaterThanOrEqual(8);
+    expect(s.length).toBeLessThanOrEqual(16);
+    // Not bunched at the start: the first and last are near the ends, the gaps equal.
+    expect(s[0]).toBeLessThanOrEqual(10_000 / 8);
+    expect(s[s.length - 1]).toBeGreaterThanOrEqual(10_000 - 10_000 / 8);
+    const gaps = s.slice(1).map((v, i) => v - s[i]);
+    expect(Math.max(...gaps)).toBe(Math.min(...gaps));
+  });
+
+  it('samples every read again once a commit covered all samples', () => {
+    const { tracker, seen } = track(['deferred']);
+    for (let n = 1; n <= 100; n++) tracker.accept(n, n);
+    tracker.commit(0, 100);
+    seen.samples.length = 0;
+    for (let n = 101; n <= 104; n++) tracker.accept(n, n);
+    tracker.commit(0, 104);
+    expect(seen.samples).toEqual([101, 102, 103, 104]);
   });
 
   it('is found through the connection field, and absent on a plain connection', () => {

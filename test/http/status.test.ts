@@ -66,4 +66,14 @@ describe('buildStatus', () => {
     expect(s.commit).toBeNull();
     expect(s.acks).toBeNull();
   });
+
+  it('shows ACKs sent, ack-mode connections and commit latency percentiles once acknowledgements exist', () => {
+    const stats = new IngestStats([]);
+    stats.acksSent = 12;
+    stats.connectionsAckMode = 2;
+    for (let i = 1; i <= 100; i++) stats.commitWindow.record(i / 1000);
+    const s = buildStatus({ startedAt: 0, ready: true, stats, rates: new RateTracker(), connections: [], handlers: [] }, 2000, 1000);
+    expect(s.acks).toEqual({ sent: 12, connectionsAckMode: 2 });
+    expect(s.commit).toEqual({ p50Seconds: 0.05, p99Seconds: 0.099, maxSeconds: 0.1 });
+  });
 });

@@ -16,8 +16,10 @@ const CONTRACT_METRICS = [
   'pkt_ingest_backpressure_pauses_total',
   'pkt_ingest_handler_errors_total',
   'pkt_ingest_ring_bytes',
+  'pkt_ingest_acks_total',
+  'pkt_ingest_connections_ack_mode',
 ];
-const CONTRACT_HISTOGRAMS = ['pkt_ingest_lag_seconds'];
+const CONTRACT_HISTOGRAMS = ['pkt_ingest_lag_seconds', 'pkt_ingest_commit_seconds'];
 /** Written by Prometheus itself for every target. */
 const PROMETHEUS_METRICS = ['up'];
 

@@ -175,4 +175,5 @@ export const ALERTS = [
   'PktIngestBackpressureSustained',
   'PktIngestLagP99High',
   'PktIngestConnectionsNearLimit',
+  'PktIngestCommitP99High',
 ] as const;

@@ -24,8 +24,9 @@ import { startChild, tempDir, type ChildServer } from '../helpers/child-server.j
 import { connect, httpGet, Recorder, sendAndClose, startServer, until, type LiveServer } from '../helpers/live-server.js';
 
 const LIMITS = { maxPayloadBytes: 1 << 20, maxHeaderBytes: 4096 };
+// Every flag but ACK_REQUEST (0x10): these producers do not ask for acknowledgements.
 const frame = (i: number, tag = 'fault', payload = 200): Buffer =>
-  encodeFrame({ sourceId: tag, destId: 'sink', payload: Buffer.alloc(payload, i & 0xff), timestamp: 1_700_000_000_000_000 + i, flags: i & 0xff });
+  encodeFrame({ sourceId: tag, destId: 'sink', payload: Buffer.alloc(payload, i & 0xff), timestamp: 1_700_000_000_000_000 + i, flags: i & 0xef });
 const frames = (n: number, tag = 'fault', payload = 200): Buffer[] => Array.from({ length: n }, (_, i) => frame(i, tag, payload));
 
 let live: LiveServer | null = null;
