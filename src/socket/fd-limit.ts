@@ -89,3 +89,26 @@ export function isOutOfDescriptors(code: number | string | undefined): boolean {
   const { EMFILE, ENFILE } = os.constants.errno;
   return code === 'EMFILE' || code === 'ENFILE' || code === -EMFILE || code === -ENFILE;
 }
+
+/**
+ * The producers' share of descriptors for one listener: read at start-up
+ * (start), counted again by the sweep once producers hold half of it
+ * (refresh). `cap` is Infinity where the limit is unknown.
+ */
+export class FdCap {
+  cap = Infinity;
+  private limit: number | null = null;
+
+  /** Reads the plan; returns its warning line (maxConnections does not fit), if any. */
+  start(maxConnections: number): { warning: string; fields: Record<string, number> } | null {
+    const fds = readFdPlan(maxConnections);
+    if (fds === null || !Number.isFinite(fds.limit)) return null;
+    [this.cap, this.limit] = [fds.tcpCap, fds.limit];
+    return fds.warning ? { warning: fds.warning, fields: { limit: fds.limit, openAtStart: fds.openAtStart, tcpCap: fds.tcpCap } } : null;
+  }
+
+  /** Near the cap, count again: what others opened since start-up comes off the producers' share. */
+  refresh(producers: number): void {
+    if (this.limit !== null && producers >= this.cap >>> 1) this.cap = recount(this.limit, producers) ?? this.cap;
+  }
+}

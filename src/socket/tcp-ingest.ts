@@ -18,9 +18,9 @@ import type { IngestStats, RejectReason } from '../metrics/ingest-stats.js';
 import type { FrameErrorReason } from '../wire/reasons.js';
 import { RingPool } from '../ring/pool.js';
 import { AcceptPipeline, type AcceptHost } from './accept-pipeline.js';
-import { Allowlist } from './allowlist.js';
+import { Admission } from './admission.js';
+import type { Allowlist } from './allowlist.js';
 import { CoarseClock } from './coarse-clock.js';
-import { isOutOfDescriptors, readFdPlan, recount } from './fd-limit.js';
 import type { ConnectionContext } from './connection-context.js';
 import { Connection, onreadHooks, type ConnectionPeer } from './connection.js';
 import { acceptWithOnread, supportsOnread } from './onread-accept.js';
@@ -73,18 +73,12 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
 
   private readonly opts: TcpIngestOptions;
   private readonly server: net.Server;
-  private readonly perAddress = new Map<string, number>();
-  /** tcp.allow; replaced whole by setAllowlist (SIGHUP), checked once per connection. */
-  allowlist: Allowlist;
+  private readonly admission: Admission;
   /** TLS and PROXY connections go through it; plain TCP is admitted directly (admit). */
   private readonly pipeline: AcceptPipeline;
   private nextId = 1;
   private timer: NodeJS.Timeout | null = null;
   private readonly tickMs: number;
-  /** Producer connections that leave FD_RESERVE descriptors free (fd-limit.ts); set by listen(). */
-  private fdCap = Infinity;
-  /** RLIMIT_NOFILE, when known (Linux). */
-  private fdLimit: number | null = null;
   /** Null when limits.handlerTimeoutMs is 0. */
   private readonly timeouts: HandlerTimeouts | null;
   private onEmpty: (() => void) | null = null;
@@ -120,7 +114,7 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     const shortest = Math.min(opts.idleTimeoutMs > 0 ? opts.idleTimeoutMs : Infinity, timeoutMs > 0 ? timeoutMs : Infinity);
     this.tickMs = Number.isFinite(shortest) ? Math.min(1000, Math.max(50, shortest >>> 2)) : 1000;
     this.timeouts = timeoutMs > 0 ? new HandlerTimeouts(timeoutMs, this.handlerNames, this.handlerErrors) : null;
-    this.allowlist = new Allowlist(opts.allow);
+    this.admission = new Admission(opts, stats, log, this.rateLog);
     this.pipeline = new AcceptPipeline(this, {
       proxyProtocol: opts.proxyProtocol,
       tls: opts.tlsContext ?? null,
@@ -136,7 +130,11 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
 
   /** SIGHUP: connections accepted from now on are checked against `list`; open ones stay. */
   setAllowlist(list: Allowlist): void {
-    this.allowlist = list;
+    this.admission.allowlist = list;
+  }
+
+  get allowlist(): Allowlist {
+    return this.admission.allowlist;
   }
 
   /** Binds; resolves with the bound port. Rejects with the listen error (EADDRINUSE...). */
@@ -149,15 +147,13 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
         resolve();
       });
     });
-    server.on('error', (err: NodeJS.ErrnoException) => this.acceptFailed(err.code, err));
-    const fds = readFdPlan(this.opts.maxConnections);
-    if (fds !== null && Number.isFinite(fds.limit)) [this.fdCap, this.fdLimit] = [fds.tcpCap, fds.limit];
-    if (fds?.warning) this.log.warn({ limit: fds.limit, openAtStart: fds.openAtStart, tcpCap: fds.tcpCap }, fds.warning);
+    server.on('error', (err: NodeJS.ErrnoException) => this.admission.acceptFailed(err.code, err));
+    this.admission.start();
     const plain = this.opts.proxyProtocol === 'off' && (this.opts.tlsContext ?? null) === null;
     if (!plain) {
       server.on('connection', (socket) => this.pipeline.accept(socket));
     } else if (this.opts.readMode !== 'data' && supportsOnread(server)) {
-      acceptWithOnread(server, onreadHooks, (socket) => this.admit(socket, true), (code) => this.acceptFailed(code));
+      acceptWithOnread(server, onreadHooks, (socket) => this.admit(socket, true), (code) => this.admission.acceptFailed(code));
       this.usesOnread = true;
     } else {
       server.on('connection', (socket) => this.admit(socket, false));
@@ -167,45 +163,29 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     return (server.address() as net.AddressInfo).port;
   }
 
-  /** Plain TCP: tcp.allow and the limits, synchronously, before any read. */
+  /** Plain TCP: the admission checks, synchronously, before any read. */
   private admit(socket: net.Socket, usesOnread: boolean): void {
     const address = socket.remoteAddress ?? '';
-    const reason = this.slotRefusal() ?? (!this.allowlist.allows(address) ? 'not_allowed' : !this.claimAddress(address) ? 'per_address_limit' : null);
+    const reason = this.slotRefusal() ?? this.admission.addressRefusal(address);
     if (reason !== null) return this.reject(socket, reason, { remote: address });
     this.open(socket, usesOnread, { address, port: socket.remotePort ?? 0, tls: null });
   }
 
-  /**
-   * Whether one more connection fits. Sockets still in their PROXY preamble
-   * or TLS handshake hold a slot too, and so do rings a timed-out handler
-   * still holds; descriptors are checked first, so HTTP and files keep
-   * their reserve.
-   */
+  /** One more socket? Pending PROXY/TLS sockets and rings timed-out handlers hold count (admission.ts). */
   slotRefusal(): RejectReason | null {
-    if (this.draining) return 'draining';
-    const sockets = this.connections.size + this.pipeline.pendingCount;
-    if (sockets >= this.fdCap) return 'fd_limit';
-    return sockets + (this.timeouts?.holding ?? 0) >= this.opts.maxConnections ? 'max_connections' : null;
+    return this.admission.slotRefusal(this.draining, this.connections.size + this.pipeline.pendingCount, this.timeouts?.holding ?? 0);
   }
 
   claimAddress(address: string): boolean {
-    const n = this.perAddress.get(address) ?? 0;
-    if (n >= this.opts.maxConnectionsPerAddress) return false;
-    this.perAddress.set(address, n + 1);
-    return true;
+    return this.admission.addresses.claim(address);
   }
 
   releaseAddress(address: string): void {
-    const n = (this.perAddress.get(address) ?? 1) - 1;
-    if (n > 0) this.perAddress.set(address, n);
-    else this.perAddress.delete(address);
+    this.admission.addresses.release(address);
   }
 
   reject(socket: net.Socket, reason: RejectReason, fields: Record<string, unknown>): void {
-    this.stats.connectionsRejected[reason]++;
-    this.rateLog.warn(this.log, `reject:${reason}`, { reason, ...fields }, 'connection rejected');
-    socket.on('error', noop);
-    socket.destroy();
+    this.admission.reject(socket, reason, fields);
   }
 
   /** An admitted socket (its address place claimed) becomes a Connection. */
@@ -213,15 +193,6 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     this.stats.connectionsTotal++;
     this.stats.connectionsActive++;
     this.connections.add(new Connection(this, socket, this.nextId++, usesOnread, peer));
-  }
-
-  /** An accept failed (libuv code, or the server's 'error'): out of descriptors counts fd_limit. */
-  acceptFailed(code: number | string | undefined, err?: Error): void {
-    if (isOutOfDescriptors(code)) this.stats.connectionsRejected.fd_limit++;
-    else this.stats.acceptErrors++;
-    this.rateLog.warn(this.log, `accept:${code}`, { code, err }, isOutOfDescriptors(code)
-      ? 'accept failed: out of file descriptors (raise ulimit -n or lower tcp.maxConnections)'
-      : 'accept failed');
   }
 
   connectionClosed(conn: Connection): void {
@@ -251,8 +222,7 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
       } else if (quiet > SHED_AFTER_MS) conn.shed();
     }
     this.stalledSince = allPaused ? (this.stalledSince ?? now) : null;
-    // Near the cap, count again: what others opened since start-up comes off the producers' share.
-    if (this.fdLimit !== null && this.connections.size >= this.fdCap >>> 1) this.fdCap = recount(this.fdLimit, this.connections.size) ?? this.fdCap;
+    this.admission.refreshFds(this.connections.size);
     timeouts?.sweepFinished(now);
   }
 
@@ -325,4 +295,3 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
   }
 }
 
-function noop(): void {}
