@@ -2,7 +2,7 @@
  * onDurable callbacks of written appends that wait for a sync (fsync
  * `always` and `interval`). Owned by one CaptureFile's writer loop.
  *
- * The rule (DESIGN-COMMIT.md): a callback fires only after a sync that
+ * The rule (docs/reliability.md, Acknowledgements): a callback fires only after a sync that
  * covers its write, and after the path check that follows the sync found
  * the synced file still named by the capture path (a sync of a removed file
  * makes nothing durable). Callbacks fire in append order: writes happen in

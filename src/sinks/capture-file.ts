@@ -84,7 +84,7 @@ export class CaptureFile extends CaptureWriter {
   /**
    * Queues whole-frame segments; resolves once they are written (and synced
    * for `always`). `onDurable` fires once they are committed per the fsync
-   * mode (DESIGN-COMMIT.md), in append order; never if the file closes first.
+   * mode (docs/reliability.md, Acknowledgements), in append order; never if the file closes first.
    */
   append(segments: Buffer[], onDurable?: () => void): Promise<void> {
     if (this.closing !== null) return Promise.reject(new CaptureError(`capture file ${this.path} is closed`));

@@ -1,6 +1,6 @@
 /**
  * append(segments, onDurable): the order of writes, syncs and onDurable
- * callbacks, observed through the capture's fs seam (DESIGN-COMMIT.md).
+ * callbacks, observed through the capture's fs seam (docs/reliability.md, Acknowledgements).
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
