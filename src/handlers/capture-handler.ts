@@ -10,8 +10,9 @@
  * connection's count at that batch; it fires after the sync that covers
  * the write (`always`: the write's own sync; `interval`: the next interval
  * sync, one sync committing every append before it; `never`: when the
- * write returned). The ring bytes are released when the write returns, the
- * commit waits for the sync. Plain connections pass no callback.
+ * write returned). The ring bytes are released when the write returns (with
+ * `always`, at once: see ALWAYS_COPY_BYTES), the commit waits for the sync.
+ * Plain connections pass no callback.
  *
  * Logs: failures and a lost path (error, also counted as handler errors),
  * recovery, rotations and deleted old files (info). close() resolves to the
@@ -24,6 +25,16 @@ import type { CaptureFs } from '../sinks/capture-fs.js';
 import { commitTrackerOf } from './commit-tracker.js';
 import { FrameRuns } from './frame-runs.js';
 import type { HandlerContext, PacketHandler } from './types.js';
+
+/**
+ * fsync `always`: while the file has at most this many bytes queued, a
+ * batch is copied and its ring bytes released at once. Holding the ring
+ * until the sync would cap what one sync can group at a ring's worth per
+ * connection (the producer pauses meanwhile); the copy lets the next sync
+ * take everything that arrived during this one. Past the bound the ring is
+ * held as in the other modes, so memory stays bounded and producers pause.
+ */
+export const ALWAYS_COPY_BYTES = 2 * 1024 * 1024;
 
 export type CaptureOptions = Pick<CaptureHandlerConfig, 'path' | 'fsync' | 'fsyncIntervalMs' | 'rotateBytes' | 'keepFiles'>;
 
@@ -72,6 +83,7 @@ export async function createCaptureHandler(
   }
 
   const runs = new FrameRuns();
+  const copyForSync = config.fsync === 'always';
   return {
     file,
     commitMode: 'deferred',
@@ -79,9 +91,12 @@ export async function createCaptureHandler(
     onBatchEnd(connection) {
       const segments = runs.take(connection);
       if (segments === null) return undefined;
-      if (commitTrackerOf(connection) === undefined) return file.append(segments);
       const count = connection.packets;
-      return file.append(segments, () => context.commit(connection, count));
+      const onDurable = commitTrackerOf(connection) === undefined ? undefined : () => context.commit(connection, count);
+      if (!copyForSync || file.pendingBytes >= ALWAYS_COPY_BYTES) return file.append(segments, onDurable);
+      // The copy is the capture's own: its append is not awaited (close() counts it if never written).
+      file.append([Buffer.concat(segments)], onDurable).catch((error: unknown) => context.reportError(error));
+      return undefined;
     },
     closeConnection: (connection) => runs.delete(connection),
     isHealthy: () => file.healthy,

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCaptureHandler, type CaptureHandler } from '../../src/handlers/capture-handler.js';
+import { ALWAYS_COPY_BYTES, createCaptureHandler, type CaptureHandler } from '../../src/handlers/capture-handler.js';
 import type { HandlerContext } from '../../src/handlers/types.js';
 import { StartupError } from '../../src/errors.js';
 import type { IngestServer } from '../../src/server.js';
 import { nodeCaptureFs, type CaptureFs } from '../../src/sinks/capture-fs.js';
+import { deferred } from '../helpers/feed.js';
 import { connect, startServer, until, type LiveServer } from '../helpers/live-server.js';
 import { Driver, connectionInfo, frame, frames, silent, splitFrames } from './drive.js';
 
@@ -52,6 +53,34 @@ function recordingFs(writes: Buffer[][]): CaptureFs {
 }
 
 describe('capture handler', () => {
+  it('fsync always: copies a batch and frees its ring during the sync, until the file has ALWAYS_COPY_BYTES queued; then holds the ring', async () => {
+    const gate = deferred();
+    let syncs = 0;
+    const fs: CaptureFs = { ...nodeCaptureFs, sync: async (fd) => (++syncs, await gate.promise, nodeCaptureFs.sync(fd)) };
+    handler = await createCaptureHandler({ path: path(), fsync: 'always', fsyncIntervalMs: 1000, rotateBytes: 1 << 30, keepFiles: 1 }, context, { fs });
+    const driver = new Driver(handler, connectionInfo(1), 4 << 20);
+    const sent: Buffer[] = [Buffer.concat(frames(20))];
+    await driver.read(sent[0]); // settles with its sync still to come: the ring is free
+    await until(() => syncs === 1, 5000, 'the first sync started (and waits at the gate)');
+    const big = frame(0, { payload: Buffer.alloc(300 * 1024, 7) });
+    while (handler.file.pendingBytes + big.length <= ALWAYS_COPY_BYTES) {
+      await driver.read(big); // copied too: each read settled although nothing was synced
+      sent.push(big);
+    }
+    await driver.read(big); // the one that reaches the bound: still copied
+    sent.push(big);
+    let held = true;
+    const last = driver.read(big).then(() => (held = false));
+    sent.push(big);
+    await until(() => handler!.file.pendingBytes > ALWAYS_COPY_BYTES, 5000, 'the last append queued');
+    expect(held).toBe(true); // the same read as the ones before, now past the bound: its ring bytes wait
+    gate.resolve();
+    await last;
+    await handler.close?.();
+    expect(readFileSync(path()).equals(Buffer.concat(sent))).toBe(true);
+    expect(reported).toEqual([]);
+  });
+
   it('lands frames from a FrameReader byte-exact, whatever the read cuts', async () => {
     const h = await build();
     const driver = new Driver(h, connectionInfo(1));
