@@ -12,6 +12,14 @@ import type { RateLimitedLog } from '../log/rate-limited-log.js';
 import type { RingPool } from '../ring/pool.js';
 import type { CoarseClock } from './coarse-clock.js';
 import type { ReadBudget } from './read-budget.js';
+import type { TlsIdentity } from './tls-identity.js';
+
+/** Who is at the other end: the PROXY protocol's source where it is on, else the socket's; TLS identity or null. */
+export interface ConnectionPeer {
+  readonly address: string;
+  readonly port: number;
+  readonly tls: TlsIdentity | null;
+}
 
 export interface ConnectionContext extends DispatchContext {
   readonly pool: RingPool;

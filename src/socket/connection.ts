@@ -14,12 +14,8 @@
  * first ACK_REQUEST frame makes the dispatch call enterAckMode(); every
  * close the server starts then writes ACK + FINAL first (ack-ending.ts).
  *
- * LANDING, shared by every connection (safe: each read is handled
- * synchronously, before any other read can happen), takes the first read
- * of a connection that holds no ring yet (idle connections own none) and
- * the first read after a pause: the socket keeps the buffer it was last
- * lent, and lending it a ring region again would cost a native listener
- * per call (useUserBuffer), kept until the socket closes.
+ * LANDING (onread-hooks.ts) takes reads while the connection has no ring
+ * region to lend: before its first ring, and the first read after a pause.
  */
 import type net from 'node:net';
 import type { Logger } from 'pino';
@@ -29,36 +25,16 @@ import { FrameReader } from '../frame/frame-reader.js';
 import { COMMIT_TRACKER, type CommitTracker } from '../handlers/commit-tracker.js';
 import { Dispatch, type DispatchedConnection } from '../handlers/dispatch.js';
 import type { FinalReason } from '../wire/ack.js';
-import type { ConnectionContext } from './connection-context.js';
+import type { ConnectionContext, ConnectionPeer } from './connection-context.js';
 import { lendBuffer } from './onread-accept.js';
-import { kConnection, LANDING } from './onread-hooks.js';
+import { attachSocket, LANDING } from './onread-hooks.js';
 import type { TlsIdentity } from './tls-identity.js';
 
+export type { ConnectionPeer } from './connection-context.js';
 export { kConnection, LANDING, onreadHooks } from './onread-hooks.js';
 
 /** A read after this much quiet marks a trickling producer: its ring goes back after the read. */
 const SHED_AFTER_MS = 1000;
-
-/** Who is at the other end: the PROXY protocol's source where it is on, else the socket's; TLS identity or null. */
-export interface ConnectionPeer {
-  readonly address: string;
-  readonly port: number;
-  readonly tls: TlsIdentity | null;
-}
-
-interface SocketWithConnection extends net.Socket {
-  [kConnection]?: Connection;
-}
-
-function onData(this: SocketWithConnection, chunk: Buffer): void {
-  this[kConnection]?.onChunk(chunk);
-}
-function onClose(this: SocketWithConnection): void {
-  this[kConnection]?.closed();
-}
-function onError(this: SocketWithConnection, err: Error): void {
-  this[kConnection]?.socketError(err);
-}
 
 export class Connection implements DispatchedConnection {
   readonly id: number;
@@ -107,10 +83,7 @@ export class Connection implements DispatchedConnection {
     this.dispatch.target = this.reader;
     this.reader.onRoom = () => this.onRoom();
     this.reader.onFinished = () => this.finished();
-    (socket as SocketWithConnection)[kConnection] = this;
-    if (!usesOnread) socket.on('data', onData);
-    socket.on('close', onClose);
-    socket.on('error', onError);
+    attachSocket(socket, this, usesOnread);
     this.dispatch.open();
   }
 
