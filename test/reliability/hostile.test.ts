@@ -34,14 +34,14 @@ const MiB = 1024 * 1024;
 const mib = (n: number): string => `${(n / MiB).toFixed(1)} MiB`;
 /** See the header: what may stay above the baseline after the churn tests, GC done. */
 /**
- * RSS after a burst stays above its baseline by what the allocator keeps
- * (23 to 34 MiB after 50,000 cycles, heap back at baseline): a loose bound
- * against the baseline, and a tight one on the growth of a second, equal
- * round, where allocator retention has already plateaued but a leak, which
- * grows with the cycles, would show again.
+ * RSS after a burst stays above its baseline by what the allocator keeps:
+ * 20 to 34 MiB after the 50,000 cycles, and not monotonic (two equal rounds
+ * measured 126 then 135 MiB, then 130 after the test), while the V8 heap is
+ * back at its baseline. So RSS only catches gross native leaks (64 MiB is
+ * about 1.3 KB per cycle; a leaked ring per connection would be gigabytes);
+ * the heap, ring-bytes and descriptor bounds are the tight leak checks.
  */
 const RSS_SLACK = 64 * MiB;
-const RSS_SECOND_ROUND_SLACK = 8 * MiB;
 const HEAP_SLACK = 4 * MiB;
 const frame = (i: number, payload = 32): Buffer =>
   encodeFrame({ sourceId: 'hostile', destId: 'test', payload: Buffer.alloc(payload, i & 0xff), timestamp: i + 1 });
@@ -300,39 +300,33 @@ describe('connection churn against a child server', () => {
 
   it('survives 50,000 connect/close cycles (every other one sending a frame) and returns to baseline', async () => {
     const s = srv as ChildServer;
-    const ROUND = 25_000;
+    const CYCLES = 50_000;
     const WORKERS = 64;
+    const totalBefore = await metric(s, 'pkt_ingest_connections_total');
+    const packetsBefore = await metric(s, 'pkt_ingest_packets_total');
     const started = Date.now();
-    const rss: number[] = [];
-    for (let round = 0; round < 2; round++) {
-      const totalBefore = await metric(s, 'pkt_ingest_connections_total');
-      const packetsBefore = await metric(s, 'pkt_ingest_packets_total');
-      let next = 0;
-      let sent = 0;
-      await Promise.all(
-        Array.from({ length: WORKERS }, async () => {
-          while (next < ROUND) {
-            const i = next++;
-            const sock = await open(s.tcpPort);
-            const done = closed(sock);
-            if (i % 2 === 0) {
-              sock.end(frame(i));
-              sent++;
-            } else sock.end();
-            await done;
-          }
-        }),
-      );
-      await metricUntil(s, 'pkt_ingest_connections_total', (v) => v === totalBefore + ROUND);
-      await metricUntil(s, 'pkt_ingest_packets_total', (v) => v === packetsBefore + sent);
-      await metricUntil(s, 'pkt_ingest_connections_active', (v) => v === 0);
-      rss.push((await memoryAfterGc(s)).rss);
-    }
-    process.stdout.write(`churn: ${2 * ROUND} cycles in ${((Date.now() - started) / 1000).toFixed(1)} s; RSS after each round ${rss.map(mib).join(', ')}\n`);
+    let next = 0;
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: WORKERS }, async () => {
+        while (next < CYCLES) {
+          const i = next++;
+          const sock = await open(s.tcpPort);
+          const done = closed(sock);
+          if (i % 2 === 0) {
+            sock.end(frame(i));
+            sent++;
+          } else sock.end();
+          await done;
+        }
+      }),
+    );
+    process.stdout.write(`churn: ${CYCLES} cycles in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    await metricUntil(s, 'pkt_ingest_connections_total', (v) => v === totalBefore + CYCLES);
+    await metricUntil(s, 'pkt_ingest_packets_total', (v) => v === packetsBefore + sent);
     expect(await metric(s, 'pkt_ingest_frame_errors_total{reason="truncated"}')).toBe(0);
-    expect(rss[1] - rss[0], 'RSS growth of the second round (a leak grows with the cycles)').toBeLessThan(RSS_SECOND_ROUND_SLACK);
     await expectBackNearBaseline(s);
-  }, 300_000); // a hang guard only: the loops are bounded by their count
+  }, 300_000); // a hang guard only: the loop is bounded by its count
 
   it('counts 1,000 connections reset mid-frame as truncated and returns to baseline', async () => {
     const s = srv as ChildServer;
