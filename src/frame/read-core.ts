@@ -18,6 +18,8 @@ import { OversizeFrame } from './oversize-frame.js';
 /** Reads of at least this much are worth a move to the front of the ring. */
 const MAX_MIN_READ = 64 * 1024;
 
+const CLOSE_ON_EVERY_ERROR: ErrorPolicy = { onFrameError: 'close', onChecksumError: 'close' };
+
 export abstract class ReadCore {
   readonly decoder: FrameDecoder;
   readonly consumer: FrameConsumer;
@@ -31,7 +33,8 @@ export abstract class ReadCore {
   /** Bytes received but not yet through the ring, in stream order; they go before any new read. */
   protected backlog: Buffer | null = null;
   protected closed = false;
-  private readonly policy: ErrorPolicy;
+  /** The server's error policy until ack mode makes every frame error close. */
+  private policy: ErrorPolicy;
   private readonly stats: IngestStats;
   /** What this reader last added to stats.ringBytes. */
   private accounted = 0;
@@ -46,6 +49,11 @@ export abstract class ReadCore {
       () => this.settled(),
       (index, error) => consumer.onHoldError(index, error),
     );
+  }
+
+  /** Ack mode: a dropped or skipped frame would break the producer's count, so from now on every frame error closes. */
+  closeOnEveryError(): void {
+    this.policy = CLOSE_ON_EVERY_ERROR;
   }
 
   /** Front marks of the ledger settled. */

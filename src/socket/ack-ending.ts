@@ -16,8 +16,9 @@
  *   handler_error, idle_timeout, draining, server_error (a forced close).
  */
 import type net from 'node:net';
-import type { AckSession } from '../ack/ack-session.js';
+import { AckSession, type AckSessionOwner } from '../ack/ack-session.js';
 import type { FinalReason } from '../wire/ack.js';
+import type { ConnectionContext } from './connection-context.js';
 import { lendBuffer } from './onread-accept.js';
 import { LANDING } from './onread-hooks.js';
 
@@ -33,6 +34,32 @@ export const enum Input {
   DROPPING = 2,
 }
 
+/**
+ * How a connection ends when the server ends it. A plain connection just
+ * closes; the first ACK_REQUEST swaps in an AckEnding.
+ */
+export interface Ending {
+  /** A FINAL is being written or was written (a further close is immediate). */
+  readonly ended: boolean;
+  endWith(reason: FinalReason): void;
+  drain(): void;
+  /** The socket closed. */
+  closed(): void;
+}
+
+/** A plain connection: no FINAL, the socket is destroyed; draining waits for the producer. */
+export class PlainEnding implements Ending {
+  constructor(private readonly socket: net.Socket) {}
+  get ended(): boolean {
+    return false;
+  }
+  endWith(): void {
+    this.socket.destroy();
+  }
+  drain(): void {}
+  closed(): void {}
+}
+
 /** What ending needs of its connection. */
 export interface EndingConnection {
   input: Input;
@@ -43,14 +70,27 @@ export interface EndingConnection {
   readonly isOpen: boolean;
 }
 
-export class AckEnding {
+/** The server's share of ack mode: scheduler, commit modes, metrics. */
+type AckContext = Pick<ConnectionContext, 'ackScheduler' | 'commitModes' | 'observeCommit' | 'stats'>;
+
+/** A connection's ack mode: its session (ACKs, commits) and how it ends. */
+export class AckEnding implements Ending, AckSessionOwner {
+  readonly session: AckSession;
   private ending = false;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly conn: EndingConnection,
-    private readonly session: AckSession,
-  ) {}
+    private readonly ctx: AckContext,
+  ) {
+    this.session = new AckSession(conn.socket, ctx.ackScheduler, ctx.commitModes, this);
+    ctx.stats.connectionsAckMode++; // the gauge of open ack-mode connections, down at closed()
+  }
+
+  /** pkt_ingest_commit_seconds (AckSessionOwner). */
+  observeCommit(seconds: number): void {
+    this.ctx.observeCommit(seconds);
+  }
 
   /**
    * Stop delivering, write ACK + FINAL `reason` with the count committed
@@ -80,6 +120,7 @@ export class AckEnding {
 
   /** The socket closed. */
   closed(): void {
+    this.ctx.stats.connectionsAckMode--;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }

@@ -19,25 +19,22 @@
  */
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { AckSession } from '../ack/ack-session.js';
-import { AckEnding, Input } from './ack-ending.js';
+import type { AckSession } from '../ack/ack-session.js';
+import { AckEnding, Input, PlainEnding, type Ending } from './ack-ending.js';
 import { FrameReader } from '../frame/frame-reader.js';
 import { COMMIT_TRACKER, type CommitTracker } from '../handlers/commit-tracker.js';
 import { Dispatch, type DispatchedConnection } from '../handlers/dispatch.js';
 import type { FinalReason } from '../wire/ack.js';
 import type { ConnectionContext, ConnectionPeer } from './connection-context.js';
 import { lendBuffer } from './onread-accept.js';
+import { connectionLogger, logSocketError } from './connection-log.js';
 import { attachSocket, LANDING } from './onread-hooks.js';
 import type { TlsIdentity } from './tls-identity.js';
 
-export type { ConnectionPeer } from './connection-context.js';
-export { kConnection, LANDING, onreadHooks } from './onread-hooks.js';
-
 /** A read after this much quiet marks a trickling producer: its ring goes back after the read. */
-const SHED_AFTER_MS = 1000;
+const TRICKLE_GAP_MS = 1000;
 
 export class Connection implements DispatchedConnection {
-  readonly id: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly tls: TlsIdentity | null;
@@ -52,34 +49,32 @@ export class Connection implements DispatchedConnection {
   lent: Buffer = LANDING;
   readonly reader: FrameReader;
   readonly dispatch: Dispatch;
-  readonly socket: net.Socket;
   /** Set in ack mode (handlers' context.commit finds it here); declared so every connection has one shape. */
   [COMMIT_TRACKER]: CommitTracker | undefined = undefined;
 
-  private readonly ctx: ConnectionContext;
   private isClosed = false;
   private childLog: Logger | null = null;
-  /** This connection's error policy: ack mode turns every frame error into a close. */
-  private readonly policy: { onFrameError: 'close' | 'resync'; onChecksumError: 'drop' | 'close' };
-  readonly usesOnread: boolean;
-  /** Ack mode's end (null: a plain connection). */
-  private ending: AckEnding | null = null;
+  /** How the server ends this connection: plain, or ACK + FINAL once in ack mode. */
+  private ending: Ending;
   /** READING, or (ack mode) STOPPED / DROPPING while the connection ends. */
   input: Input = Input.READING;
 
-  constructor(ctx: ConnectionContext, socket: net.Socket, id: number, usesOnread: boolean, peer?: ConnectionPeer) {
-    this.ctx = ctx;
-    this.socket = socket;
-    this.usesOnread = usesOnread;
-    this.policy = { onFrameError: ctx.policy.onFrameError, onChecksumError: ctx.policy.onChecksumError };
-    this.id = id;
+  constructor(
+    private readonly ctx: ConnectionContext,
+    readonly socket: net.Socket,
+    readonly id: number,
+    /** Plain TCP reads by onread into the ring; TLS sockets take 'data' chunks. */
+    readonly usesOnread: boolean,
+    peer?: ConnectionPeer,
+  ) {
     this.remoteAddress = peer?.address ?? socket.remoteAddress ?? '';
     this.remotePort = peer?.port ?? socket.remotePort ?? 0;
     this.tls = peer?.tls ?? null;
     this.openedAt = Date.now();
+    this.ending = new PlainEnding(socket);
     this.lastActive = ctx.clock.now;
     this.dispatch = new Dispatch(ctx, this);
-    this.reader = new FrameReader(ctx.pool, ctx.limits, this.policy, ctx.stats, this.dispatch);
+    this.reader = new FrameReader(ctx.pool, ctx.limits, ctx.policy, ctx.stats, this.dispatch);
     this.dispatch.target = this.reader;
     this.reader.onRoom = () => this.onRoom();
     this.reader.onFinished = () => this.finished();
@@ -88,13 +83,7 @@ export class Connection implements DispatchedConnection {
   }
 
   get log(): Logger {
-    return (this.childLog ??= this.createLog());
-  }
-
-  /** Made on first use: most connections never log. The TLS identity is bound too. */
-  private createLog(): Logger {
-    const remote = `${this.remoteAddress}:${this.remotePort}`;
-    return this.ctx.log.child(this.tls === null ? { conn: this.id, remote } : { conn: this.id, remote, tls: this.tls });
+    return (this.childLog ??= connectionLogger(this.ctx.log, this));
   }
 
   /** Stopped reading because handlers hold the ring (the reader waits for room). */
@@ -119,7 +108,7 @@ export class Connection implements DispatchedConnection {
     if (this.input !== Input.READING) return this.dropInput();
     // A producer that trickles (reads far apart) holds no ring between reads:
     // give it back now, while the next buffer can still be chosen for free.
-    if (quietBefore >= SHED_AFTER_MS && reader.idle) {
+    if (quietBefore >= TRICKLE_GAP_MS && reader.idle) {
       reader.releaseRing();
       this.lent = LANDING;
       return true;
@@ -131,7 +120,7 @@ export class Connection implements DispatchedConnection {
       return false;
     }
     this.lent = region;
-    return !(this.ctx.readBudget.spend(nread) && this.yieldTurn());
+    return !this.overBudget(nread);
   }
 
   /** 'data' event fallback: the chunk is ours, no copy needed to keep it. */
@@ -142,15 +131,15 @@ export class Connection implements DispatchedConnection {
       if (this.reader.failed !== null) return void this.fail();
       this.ctx.stats.backpressurePauses++;
       this.socket.pause();
-    } else if (this.ctx.readBudget.spend(chunk.length) && this.yieldTurn()) {
+    } else if (this.overBudget(chunk.length)) {
       this.socket.pause();
     }
   }
 
-  /** Over this turn's read budget: stop reading; `lent` stays valid until the resume. */
-  private yieldTurn(): boolean {
+  /** Over this turn's read budget: stop reading; `lent` stays valid until resumeAfterYield. */
+  private overBudget(n: number): boolean {
+    if (!this.ctx.readBudget.spend(n, this)) return false;
     this.yielded = true;
-    this.ctx.readBudget.yieldTurn(this);
     return true;
   }
 
@@ -174,8 +163,7 @@ export class Connection implements DispatchedConnection {
   /** Framing lost under the `close` policy (every policy in ack mode). */
   private fail(): false {
     this.lent = LANDING;
-    if (this.ending !== null) this.ending.endWith(this.reader.failed as FinalReason);
-    else this.socket.destroy();
+    this.ending.endWith(this.reader.failed as FinalReason);
     return false;
   }
 
@@ -199,44 +187,26 @@ export class Connection implements DispatchedConnection {
 
   /** Called by the dispatch at the first ACK_REQUEST frame. */
   enterAckMode(): AckSession {
-    const ctx = this.ctx;
-    const ack = new AckSession(this.socket, ctx.ackScheduler, ctx.commitModes, this);
-    this.ending = new AckEnding(this, ack);
-    this[COMMIT_TRACKER] = ack.tracker;
-    // A dropped or skipped frame would break the count: every frame error closes.
-    this.policy.onFrameError = 'close';
-    this.policy.onChecksumError = 'close';
-    ctx.stats.connectionsAckMode++;
-    return ack;
-  }
-
-  observeCommit(seconds: number): void {
-    this.ctx.observeCommit(seconds);
-  }
-
-  /** Ack mode: ACK + FINAL `reason`, then close (ack-ending.ts). Plain connections just close. */
-  endWith(reason: FinalReason): void {
-    if (this.ending !== null) this.ending.endWith(reason);
-    else this.socket.destroy();
+    const ending = new AckEnding(this, this.ctx);
+    this.ending = ending;
+    this[COMMIT_TRACKER] = ending.session.tracker;
+    this.reader.closeOnEveryError();
+    return ending.session;
   }
 
   /** Shutdown began: an ack-mode connection stops reading and ends after its last commit. */
   drain(): void {
-    this.ending?.drain();
+    this.ending.drain();
   }
 
   socketError(err: Error): void {
-    const code = (err as NodeJS.ErrnoException).code;
-    // Resets are routine for producers; anything else is worth a (rate-limited) line.
-    if (code !== 'ECONNRESET' && code !== 'EPIPE') {
-      this.ctx.rateLog.warn(this.log, `socket:${code ?? 'error'}`, { err }, 'socket error');
-    }
+    logSocketError(this.ctx.rateLog, this, err);
   }
 
   /** Idle timeout, drain deadline or shutdown: in ack mode FINAL `reason` first (a second call closes at once). */
   destroy(reason: FinalReason = 'server_error'): void {
-    if (this.ending !== null && !this.ending.ended) this.ending.endWith(reason);
-    else this.socket.destroy();
+    if (this.ending.ended) this.socket.destroy();
+    else this.ending.endWith(reason);
   }
 
   /**
@@ -250,10 +220,7 @@ export class Connection implements DispatchedConnection {
   }
 
   private finished(): void {
-    if (this.ending !== null) {
-      this.ending.closed();
-      this.ctx.stats.connectionsAckMode--;
-    }
+    this.ending.closed();
     this.dispatch.close();
     this.ctx.connectionClosed(this);
   }

@@ -33,18 +33,18 @@ export class ReadBudget {
 
   constructor(private readonly perTurn = READ_BUDGET_PER_TURN) {}
 
-  /** Counts a read of `n` bytes; true if the turn's budget is spent (the reader should yield). */
-  spend(n: number): boolean {
+  /**
+   * Counts a read of `n` bytes by `conn`. Over the turn's budget it returns
+   * true: `conn` stops reading and is resumed when the turn ends.
+   */
+  spend(n: number, conn: Yielder): boolean {
     this.turnBytes += n;
     if (!this.turnScheduled) {
       this.turnScheduled = true;
       setImmediate(this.endTurn);
     }
-    return this.turnBytes > this.perTurn;
-  }
-
-  /** `conn` stopped reading for this turn; it is resumed when the turn ends. */
-  yieldTurn(conn: Yielder): void {
+    if (this.turnBytes <= this.perTurn) return false;
     this.yielded.push(conn);
+    return true;
   }
 }

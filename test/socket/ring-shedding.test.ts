@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/wire/encode.js';
-import { LANDING } from '../../src/socket/connection.js';
+import { LANDING } from '../../src/socket/onread-hooks.js';
 import { connect, Recorder, startServer, until, type LiveServer } from '../helpers/live-server.js';
 
 let live: LiveServer | null = null;
