@@ -26,8 +26,7 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { RejectReason } from '../metrics/ingest-stats.js';
-import type { Allowlist } from './allowlist.js';
-import type { ConnectionPeer } from './connection.js';
+import type { ConnectionPeer } from './connection-context.js';
 import { readProxyPreamble } from './proxy-preamble.js';
 import { ProxyHeaderParser, type ProxyMode } from './proxy-protocol.js';
 import { handshakeFailure, tlsIdentity } from './tls-identity.js';
@@ -38,12 +37,11 @@ export const DEFAULT_PREAMBLE_TIMEOUT_MS = 5_000;
 
 /** What the pipeline needs of the listener (TcpIngest implements it). */
 export interface AcceptHost {
-  readonly allowlist: Allowlist;
   readonly draining: boolean;
   /** `draining` or `max_connections` if one more connection (pending ones included) must be refused. */
   slotRefusal(): RejectReason | null;
-  /** Takes a place for `address` under maxConnectionsPerAddress; false when it is full. */
-  claimAddress(address: string): boolean;
+  /** `not_allowed` (tcp.allow) or `per_address_limit`; null: admitted, the address's place taken. */
+  addressRefusal(address: string): RejectReason | null;
   releaseAddress(address: string): void;
   /** Starts a Connection on an admitted socket whose address place was claimed. */
   open(socket: net.Socket, usesOnread: boolean, peer: ConnectionPeer): void;
@@ -130,8 +128,8 @@ export class AcceptPipeline {
   /** The producer's address is known: allowlist, per-address limit, then TLS or open. */
   private admitPeer(raw: RawSocket, record: Pending): void {
     const remote = `${record.address}:${record.port}`;
-    if (!this.host.allowlist.allows(record.address)) return this.refuse(raw, 'not_allowed', { remote });
-    if (!this.host.claimAddress(record.address)) return this.refuse(raw, 'per_address_limit', { remote });
+    const refusal = this.host.addressRefusal(record.address);
+    if (refusal !== null) return this.refuse(raw, refusal, { remote });
     record.claimed = true;
     if (this.tlsServer !== null) {
       // The handshake reads the raw socket from here (bytes a preamble read past its header were unshifted).

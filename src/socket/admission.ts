@@ -53,7 +53,12 @@ export class Admission {
   slotRefusal(draining: boolean, sockets: number, held: number): RejectReason | null {
     if (draining) return 'draining';
     if (sockets >= this.fds.cap) return 'fd_limit';
-    return sockets + held >= this.limits.maxConnections ? 'max_connections' : null;
+    return this.atMaxConnections(sockets, held) ? 'max_connections' : null;
+  }
+
+  /** tcp.maxConnections is reached: open and pending sockets plus rings timed-out handlers hold. */
+  atMaxConnections(sockets: number, held: number): boolean {
+    return sockets + held >= this.limits.maxConnections;
   }
 
   /** The address checks, in order; claims the address's place when both pass. */

@@ -1,8 +1,9 @@
 /**
  * The TCP side of the server: listens, admits or rejects connections
- * (limits, draining), and runs the one coarse timer that every connection
- * shares: idle timeouts, handler timeouts (src/handlers/handler-timeout.ts),
- * ring shedding, the stall check for readiness.
+ * (admission.ts; TLS and PROXY through accept-pipeline.ts), owns the open
+ * connections and what they share (ConnectionContext), and runs the one
+ * coarse timer (sweeper.ts): idle and handler timeouts, ring shedding, the
+ * stall check for readiness.
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
@@ -21,10 +22,12 @@ import { AcceptPipeline, type AcceptHost } from './accept-pipeline.js';
 import { Admission } from './admission.js';
 import type { Allowlist } from './allowlist.js';
 import { CoarseClock } from './coarse-clock.js';
-import type { ConnectionContext } from './connection-context.js';
-import { Connection, onreadHooks, type ConnectionPeer } from './connection.js';
+import type { ConnectionContext, ConnectionPeer } from './connection-context.js';
+import { Connection } from './connection.js';
+import { onreadHooks } from './onread-hooks.js';
 import { acceptWithOnread, supportsOnread } from './onread-accept.js';
 import { ReadBudget } from './read-budget.js';
+import { Sweeper } from './sweeper.js';
 import type { ReloadableTlsContext } from './tls-context.js';
 
 /** The config's `tcp` section (idleTimeoutMs 0 disables), plus what the decoder needs. */
@@ -42,8 +45,6 @@ export type TcpIngestOptions = Config['tcp'] & {
   readonly handlerTimeoutMs?: number;
 };
 
-/** A connection quiet this long after a burst gives its ring back to the pool. */
-const SHED_AFTER_MS = 10_000;
 /** Pending-connection queue; the kernel caps it at net.core.somaxconn. */
 const LISTEN_BACKLOG = 4096;
 
@@ -68,8 +69,6 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
   /** True once accepting through onread (false: 'data' events). */
   usesOnread = false;
   draining = false;
-  /** Since when every open connection has been paused by backpressure (null: not all), per the sweep. */
-  private stalledSince: number | null = null;
 
   private readonly opts: TcpIngestOptions;
   private readonly server: net.Server;
@@ -77,8 +76,7 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
   /** TLS and PROXY connections go through it; plain TCP is admitted directly (admit). */
   private readonly pipeline: AcceptPipeline;
   private nextId = 1;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly tickMs: number;
+  private readonly sweeper: Sweeper;
   /** Null when limits.handlerTimeoutMs is 0. */
   private readonly timeouts: HandlerTimeouts | null;
   private onEmpty: (() => void) | null = null;
@@ -109,12 +107,16 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     this.commitModes = this.handlers.map((h) => h.commitMode ?? 'settle');
     this.ackScheduler = new AckScheduler(() => this.clock.wallMicros(), stats);
     this.server = net.createServer({ allowHalfOpen: false });
-    // A quarter of the shortest timeout (50 ms to 1 s): idle fires at most two ticks late, a handler timeout one.
     const timeoutMs = opts.handlerTimeoutMs ?? 0;
-    const shortest = Math.min(opts.idleTimeoutMs > 0 ? opts.idleTimeoutMs : Infinity, timeoutMs > 0 ? timeoutMs : Infinity);
-    this.tickMs = Number.isFinite(shortest) ? Math.min(1000, Math.max(50, shortest >>> 2)) : 1000;
     this.timeouts = timeoutMs > 0 ? new HandlerTimeouts(timeoutMs, this.handlerNames, this.handlerErrors) : null;
     this.admission = new Admission(opts, stats, log, this.rateLog);
+    this.sweeper = new Sweeper(this.connections, this.clock, {
+      idleTimeoutMs: opts.idleTimeoutMs,
+      timeouts: this.timeouts,
+      handlerTimeoutMs: timeoutMs,
+      rateLog: this.rateLog,
+      afterTick: (open) => this.admission.refreshFds(open),
+    });
     this.pipeline = new AcceptPipeline(this, {
       proxyProtocol: opts.proxyProtocol,
       tls: opts.tlsContext ?? null,
@@ -131,10 +133,6 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
   /** SIGHUP: connections accepted from now on are checked against `list`; open ones stay. */
   setAllowlist(list: Allowlist): void {
     this.admission.allowlist = list;
-  }
-
-  get allowlist(): Allowlist {
-    return this.admission.allowlist;
   }
 
   /** Binds; resolves with the bound port. Rejects with the listen error (EADDRINUSE...). */
@@ -158,8 +156,7 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     } else {
       server.on('connection', (socket) => this.admit(socket, false));
     }
-    this.timer = setInterval(() => this.sweep(), this.tickMs);
-    this.timer.unref();
+    this.sweeper.start();
     return (server.address() as net.AddressInfo).port;
   }
 
@@ -173,11 +170,15 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
 
   /** One more socket? Pending PROXY/TLS sockets and rings timed-out handlers hold count (admission.ts). */
   slotRefusal(): RejectReason | null {
-    return this.admission.slotRefusal(this.draining, this.connections.size + this.pipeline.pendingCount, this.timeouts?.holding ?? 0);
+    return this.admission.slotRefusal(this.draining, this.socketCount, this.timeouts?.holding ?? 0);
   }
 
-  claimAddress(address: string): boolean {
-    return this.admission.addresses.claim(address);
+  private get socketCount(): number {
+    return this.connections.size + this.pendingCount;
+  }
+
+  addressRefusal(address: string): RejectReason | null {
+    return this.admission.addressRefusal(address);
   }
 
   releaseAddress(address: string): void {
@@ -203,37 +204,9 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     if (this.connections.size === 0) this.onEmpty?.();
   }
 
-  private sweep(): void {
-    const now = this.clock.tick();
-    const idleMs = this.opts.idleTimeoutMs;
-    let allPaused = this.connections.size > 0;
-    const timeouts = this.timeouts;
-    for (const conn of this.connections) {
-      if (timeouts !== null && timeouts.check(conn, now)) continue; // checked paused or not: a stuck hold pauses
-      const quiet = now - conn.lastActive;
-      if (conn.paused) continue; // backpressure is not idleness
-      allPaused = false;
-      // Activity is stamped with the coarse clock, up to one tick stale: allow
-      // that tick, so no connection is closed before idleTimeoutMs (at most
-      // two ticks, half the timeout, after it).
-      if (idleMs > 0 && quiet > idleMs + this.tickMs) {
-        this.rateLog.warn(conn.log, 'idle', { idleMs: quiet }, 'idle timeout: closing connection');
-        conn.destroy('idle_timeout');
-      } else if (quiet > SHED_AFTER_MS) conn.shed();
-    }
-    this.stalledSince = allPaused ? (this.stalledSince ?? now) : null;
-    this.admission.refreshFds(this.connections.size);
-    timeouts?.sweepFinished(now);
-  }
-
-  /**
-   * How long every open connection has been paused by backpressure (0: not
-   * all, or no connections). The sweep notes when it began; this confirms it
-   * still holds right now.
-   */
+  /** How long every open connection has been paused by backpressure (0: not all). */
   stalledForMs(now = Date.now()): number {
-    if (this.stalledSince === null || !this.allPaused()) return 0;
-    return Math.max(0, now - this.stalledSince);
+    return this.sweeper.stalledForMs(now);
   }
 
   wallMicros(): number {
@@ -252,15 +225,12 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
 
   /** True when new producers would be refused because timed-out holds fill maxConnections. */
   get fullOfTimedOutHolds(): boolean {
-    const held = this.timedOutHolds;
-    return held > 0 && this.connections.size + (this.timeouts?.holding ?? 0) >= this.opts.maxConnections;
+    return this.timedOutHolds > 0 && this.admission.atMaxConnections(this.socketCount, this.timeouts?.holding ?? 0);
   }
 
   /** True if there are connections and every one is paused by backpressure. */
   allPaused(): boolean {
-    if (this.connections.size === 0) return false;
-    for (const conn of this.connections) if (!conn.paused) return false;
-    return true;
+    return this.sweeper.allPaused();
   }
 
   /** Drain: refuse new connections, wait for producers to finish, then close the rest. */
@@ -280,8 +250,7 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     }
     this.onEmpty = null;
     for (const conn of [...this.connections]) conn.destroy('draining');
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.sweeper.stop();
   }
 
   /** Close everything now (tests, a second signal). */
@@ -290,8 +259,7 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
     this.server.close();
     this.pipeline.closeAll();
     for (const conn of [...this.connections]) conn.destroy();
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.sweeper.stop();
   }
 }
 
