@@ -9,7 +9,7 @@
  *          --close---> events.down(conn)  --> Producer: retry(backoff) or fail
  */
 import { AckReader } from '../ack/ack-reader.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { backoffDelay, type BackoffOptions } from '../retry/backoff.js';
 import { connectSocket, readyEvent, type ClientTlsOptions } from './connect.js';
 import { ProducerError, type ProducerErrorReason } from './errors.js';
 import type { Connection } from './producer-types.js';

@@ -1,5 +1,5 @@
 /** Producer options: the public shape, defaults, and one validation pass at construction. */
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '../retry/backoff.js';
 import { checkClientTls, type ClientTlsOptions } from './connect.js';
 import { ProducerError } from './errors.js';
 

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../src/producer/backoff.js';
+import { backoffDelay } from '../../src/retry/backoff.js';
 import { Producer, ProducerError, type ProducerOptions } from '../../src/producer/producer.js';
 import { encodeFrame, type FrameInput } from '../../src/wire/encode.js';
 import { deadPort } from '../helpers/live-server.js';
