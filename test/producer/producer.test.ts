@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../src/retry/backoff.js';
 import { Producer, ProducerError, type ProducerOptions } from '../../src/producer/producer.js';
 import { encodeFrame, type FrameInput } from '../../src/wire/encode.js';
 import { deadPort } from '../helpers/live-server.js';
@@ -270,19 +269,5 @@ describe('Producer', () => {
     expect(() => new Producer({ host: HOST, port: 0 })).toThrow(/port is 0/);
     expect(() => new Producer({ host: HOST, port: 1, reconnect: { minMs: 100, maxMs: 10 } })).toThrow(/maxMs/);
     expect(() => new Producer({ host: HOST, port: 1, highWaterMark: 10, maxQueuedBytes: 5 })).toThrow(/maxQueuedBytes/);
-  });
-});
-
-describe('backoffDelay', () => {
-  it('grows exponentially, stays within [base/2, base] and never passes maxMs', () => {
-    const options = { minMs: 100, maxMs: 1000 };
-    expect(backoffDelay(1, options, () => 0)).toBe(50);
-    expect(backoffDelay(1, options, () => 1)).toBe(100);
-    expect(backoffDelay(3, options, () => 1)).toBe(400);
-    expect(backoffDelay(4, options, () => 0.5)).toBe(600);
-    for (const attempt of [5, 10, 100, 10_000]) {
-      expect(backoffDelay(attempt, options, () => 1)).toBe(1000);
-      expect(backoffDelay(attempt, options, () => 0)).toBe(500);
-    }
   });
 });
