@@ -27,8 +27,8 @@ import { FrameRuns } from './frame-runs.js';
 import type { HandlerContext, PacketHandler } from './types.js';
 
 /**
- * fsync `always`: while the file has at most this many bytes queued, a
- * batch is copied and its ring bytes released at once. Holding the ring
+ * fsync `always`: while the file's queued bytes, this batch included, stay
+ * within this bound, a batch is copied and its ring bytes released at once. Holding the ring
  * until the sync would cap what one sync can group at a ring's worth per
  * connection (the producer pauses meanwhile); the copy lets the next sync
  * take everything that arrived during this one. Past the bound the ring is
@@ -93,7 +93,7 @@ export async function createCaptureHandler(
       if (segments === null) return undefined;
       const count = connection.packets;
       const onDurable = commitTrackerOf(connection) === undefined ? undefined : () => context.commit(connection, count);
-      if (!copyForSync || file.pendingBytes >= ALWAYS_COPY_BYTES) return file.append(segments, onDurable);
+      if (!copyForSync || file.pendingBytes + byteLength(segments) > ALWAYS_COPY_BYTES) return file.append(segments, onDurable);
       // The copy is the capture's own: its append is not awaited (close() counts it if never written).
       file.append([Buffer.concat(segments)], onDurable).catch((error: unknown) => context.reportError(error));
       return undefined;
@@ -106,4 +106,10 @@ export async function createCaptureHandler(
       return { unwritten: unwrittenFrames };
     },
   };
+}
+
+function byteLength(segments: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const s of segments) n += s.byteLength;
+  return n;
 }
