@@ -7,7 +7,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { splitFrames } from '../../src/index.js';
 import type { ConnectionInfo, HandlerContext } from '../../src/handlers/types.js';
-import { silent } from '../handlers/drive.js';
+import { pino } from 'pino';
 
 export interface StoredMessage {
   seq: number;
@@ -52,7 +52,9 @@ export interface Commit {
 /** A HandlerContext that records commits, failed commits and reported errors. */
 export class RecordingContext implements HandlerContext {
   readonly name = 'jetstream';
-  readonly log = silent;
+  /** What the handler logged at error level, parsed. */
+  readonly logged: Array<{ msg: string } & Record<string, unknown>> = [];
+  readonly log = pino({ level: 'error' }, { write: (line: string) => void this.logged.push(JSON.parse(line) as { msg: string }) });
   readonly commits: Commit[] = [];
   readonly failed: Array<{ connection: number; error: unknown }> = [];
   readonly errors: unknown[] = [];
