@@ -2,16 +2,12 @@
  * The HTTP side of a live server on loopback, as an operator and Prometheus
  * see it: every route and status code, every contract metric and label set
  * from start-up, counters against what a producer really sent, /status,
- * /readyz turning 503 while draining, and /healthz staying responsive while
- * ingest saturates the event loop.
+ * /readyz turning 503 while draining. (/healthz under saturating ingest:
+ * healthz-under-load.test.ts.)
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Producer } from '../../src/producer/producer.js';
 import type { StatusSnapshot } from '../../src/http/status.js';
@@ -19,6 +15,7 @@ import { encodedLength, encodeFrame, type FrameInput } from '../../src/wire/enco
 import type { FrameErrorReason } from '../../src/wire/reasons.js';
 import { BAD_LIMITS, badCases } from '../helpers/bad-frames.js';
 import { connect, httpGet, sendAndClose, startServer, type LiveServer } from '../helpers/live-server.js';
+import { scrape, scrapeUntil, value } from '../helpers/metrics-text.js';
 
 /** docs/protocol.md's reason names, written out here so a rename in src/ cannot slip by. */
 const WIRE_REASONS = [
@@ -34,51 +31,6 @@ const WIRE_REASONS = [
 ];
 const REJECT_REASONS = ['max_connections', 'draining', 'per_address_limit', 'not_allowed', 'tls_handshake', 'proxy_protocol', 'fd_limit'];
 const HANDLERS = ['capture', 'debug-log'];
-
-/** One sample line: `name{a="x",b="y"} value`. */
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-function parseExposition(text: string): { types: Map<string, string>; samples: Sample[] } {
-  const types = new Map<string, string>();
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (type) types.set(type[1], type[2]);
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const [, k, v] of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[k] = v;
-    samples.push({ name: m[1], labels, value: Number(m[3]) });
-  }
-  return { types, samples };
-}
-
-async function scrape(port: number): Promise<{ types: Map<string, string>; samples: Sample[] }> {
-  const res = await httpGet(port, '/metrics');
-  expect(res.status).toBe(200);
-  return parseExposition(res.body);
-}
-
-/** The value of the one sample `name{labels}` (labels matched exactly), or undefined. */
-function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const want = JSON.stringify(Object.entries(labels).sort());
-  return samples.find((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === want)?.value;
-}
-
-/** Polls /metrics until `check` passes; returns that scrape. */
-async function scrapeUntil(port: number, check: (samples: Sample[]) => boolean, what: string, ms = 5000): Promise<Sample[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const { samples } = await scrape(port);
-    if (check(samples)) return samples;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const good = (i: number, timestamp = 0): FrameInput => ({
   sourceId: `src-${i % 3}`,
@@ -271,43 +223,5 @@ describe('live HTTP routes', () => {
       await sendAndClose(producer, []);
     }
     await stopped;
-  });
-});
-
-/** One GET on a fresh connection, as a probe makes it; its latency in ms. */
-function probe(port: number, route: string): Promise<{ status: number; ms: number }> {
-  const start = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: route, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - start }));
-    });
-    req.on('error', reject);
-  });
-}
-
-describe('HTTP under saturating ingest', () => {
-  // Kubernetes' default probe timeout is 1 s; the Dockerfile's HEALTHCHECK allows 3 s.
-  it('GET /healthz answers within 1 s while 16 producers send flat out', async () => {
-    const busy = await startServer();
-    const loadgen = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'load/loadgen.ts', '--port', String(busy.tcpPort), '--connections', '16', '--duration', '5'],
-      { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: 'ignore' },
-    );
-    const exited = once(loadgen, 'exit');
-    try {
-      const deadline = Date.now() + 10_000;
-      while (busy.server.stats.packets < 1_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(busy.server.stats.packets, 'the load generator got going').toBeGreaterThanOrEqual(1_000_000);
-      const probes = [];
-      for (let i = 0; i < 3; i++) probes.push(await probe(busy.httpPort, '/healthz'));
-      expect(probes.map((p) => p.status)).toEqual([200, 200, 200]);
-      expect(Math.max(...probes.map((p) => Math.round(p.ms))), 'slowest /healthz, ms').toBeLessThan(1000);
-    } finally {
-      loadgen.kill('SIGKILL');
-      await exited;
-      await busy.stop();
-    }
   });
 });
