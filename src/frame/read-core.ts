@@ -25,6 +25,11 @@ export abstract class ReadCore {
   readonly consumer: FrameConsumer;
   /** Set once the stream failed under a `close` policy: the caller closes. */
   failed: FrameErrorReason | null = null;
+  /**
+   * Called when `failed` is set, inside a read or outside one (a settled
+   * hold pumps the backlog and finds the error there, with no read to follow).
+   */
+  onFailed: (() => void) | null = null;
 
   protected ring: Ring | null = null;
   protected readonly pool: RingPool;
@@ -110,7 +115,7 @@ export abstract class ReadCore {
       const prefix = this.big.start(ring, this.decoder.frameLength);
       if (prefix < 0) {
         this.consumer.onFrameError('frame_too_large', this.decoder.offset);
-        this.failed = 'frame_too_large';
+        this.fail('frame_too_large');
         return null;
       }
       this.ledger.batchBytes += prefix; // released with this batch: the bytes now live in `big`
@@ -151,8 +156,13 @@ export abstract class ReadCore {
     // Only a checksum mismatch leaves framing intact (the lengths were sane).
     if (reason === 'crc_mismatch' && this.policy.onChecksumError === 'drop') return decoder.skipFrame();
     if (reason !== 'crc_mismatch' && this.policy.onFrameError === 'resync') return decoder.resync(buf, start, end);
-    this.failed = reason;
+    this.fail(reason);
     return -1;
+  }
+
+  private fail(reason: FrameErrorReason): void {
+    this.failed = reason;
+    this.onFailed?.();
   }
 
   /** `n` bytes are in the region last handed out: commit and decode them. */

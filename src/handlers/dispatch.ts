@@ -54,8 +54,6 @@ export interface DispatchedConnection extends ConnectionInfo {
   readonly log: Logger;
   /** The first ACK_REQUEST frame arrived: set up acknowledgements (once). */
   enterAckMode(): AckSession;
-  /** A frame error was reported (the reader may have failed, even outside a read). */
-  afterFrameError(): void;
 }
 
 /** Where held promises go: the connection's FrameReader. */
@@ -164,7 +162,6 @@ export class Dispatch implements FrameConsumer {
 
   onFrameError(reason: FrameErrorReason, offset: number): void {
     this.ctx.frameError(this.conn.log, reason, offset);
-    this.conn.afterFrameError();
   }
 
   /** A handler threw, or its promise rejected. */

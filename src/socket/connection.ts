@@ -78,6 +78,9 @@ export class Connection implements DispatchedConnection {
     this.dispatch.target = this.reader;
     this.reader.onRoom = () => this.onRoom();
     this.reader.onFinished = () => this.finished();
+    // Inside a read onRead/onChunk close at once; this covers a failure found
+    // outside one (a settled hold pumped the backlog), where no read follows.
+    this.reader.onFailed = () => queueMicrotask(() => void (this.isClosed || this.fail()));
     attachSocket(socket, this, usesOnread);
     this.dispatch.open();
   }
@@ -165,18 +168,6 @@ export class Connection implements DispatchedConnection {
     this.lent = LANDING;
     this.ending.endWith(this.reader.failed as FinalReason);
     return false;
-  }
-
-  /**
-   * A frame error: if the reader failed (the `close` policy, every policy in
-   * ack mode), close. Inside a read onRead/onChunk already did; this covers
-   * a failure found while the backlog is pumped after a hold settled, where
-   * no read follows (the socket stays paused until closed).
-   */
-  afterFrameError(): void {
-    queueMicrotask(() => {
-      if (this.reader.failed !== null && !this.isClosed) this.fail();
-    });
   }
 
   /** Ending or draining: the socket keeps LANDING; input is dropped (after the FINAL) or reading stops. */
