@@ -9,6 +9,8 @@
  *   reader --frames--> Dispatch --> handlers
  *   reader.onRoom --> socket.resume()    'close' --> reader.finish() --> onFinished
  *                                                    --> dispatch.close(), server bookkeeping
+ *   reader.onFailed (close policy) --> ending.endWith(reason): plain: destroy;
+ *                                      ack mode: ACK + FINAL, then close
  *
  * Ack mode (docs/protocol.md, Acknowledgements; src/ack/ack-session.ts): the
  * first ACK_REQUEST frame makes the dispatch call enterAckMode(); every
