@@ -120,6 +120,7 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
       tls: opts.tlsContext ?? null,
       preambleTimeoutMs: opts.preambleTimeoutMs,
       handshakeTimeoutMs: opts.handshakeTimeoutMs,
+      tlsOnread: opts.readMode !== 'data',
     });
   }
 
