@@ -6,7 +6,8 @@
  *                                                   vs  the copying baseline (concat) over TLS
  *   plain TCP  pkt-ingest of this tree              vs  pkt-ingest of PKT_BENCH_BEFORE (default main),
  *                                                       exported with `git archive` into a temp dir
- *   storm      1,000 concurrent handshakes: /healthz latency, RSS before and after (storm.ts)
+ *   storm      1,000 concurrent handshakes: /healthz latency, RSS before and after (storm.ts),
+ *              once per allocator (glibc, jemalloc: allocator.ts), pkt-ingest and the bare TLS server
  *
  * Goals: 16 KiB over TLS >= 80% of the bare TLS sink; 64 B over TLS >= 2x
  * the copying baseline over TLS; plain TCP unchanged within noise;
@@ -24,6 +25,7 @@ import { markdownTable } from '../lib/table.js';
 import { ProducerChild, ROOT } from '../server/children.js';
 import { countHandler, pktIngest, type Contender, type ContenderKey } from '../server/contenders.js';
 import { frameBytes, measureRun, MAX_ATTEMPTS, type Workload } from '../server/measure.js';
+import { allocatorEnv, stormAllocators, type Allocator } from './allocator.js';
 import { runBareStorm, runStorm, type StormResult } from './storm.js';
 
 interface Plan {
@@ -109,23 +111,52 @@ function ratio(rows: Row[], workloadName: string, a: ContenderKey, b: ContenderK
   return x === undefined || y === undefined ? NaN : y.seconds / x.seconds;
 }
 
-function render(rows: Row[], goals: Array<{ goal: string; value: string; met: boolean }>, storm: StormResult, bare: number[], plan: Plan, before: string): string {
+interface Storms {
+  readonly allocator: Allocator;
+  readonly storm: StormResult;
+  /** The bare Node TLS server's RSS under the same storms, baseline first. */
+  readonly bare: number[];
+}
+
+function stormLine({ allocator, storm, bare }: Storms): string {
+  const h = storm.healthz;
+  return (
+    `Storm, ${allocator}: ${storm.ok}/${storm.count} concurrent handshakes (one client process) in ${fixed(storm.stormSeconds, 2)} s; ` +
+    `/healthz during it: ${h.samples} requests, p50 ${fixed(h.p50Ms, 1)} ms, p99 ${fixed(h.p99Ms, 1)} ms, max ${fixed(h.maxMs, 1)} ms ` +
+    `(at rest p99 ${fixed(storm.healthzAtRest.p99Ms, 1)} ms). RSS ${fixed(storm.rssBaselineMiB, 1)} MiB before, peak ${fixed(storm.rssPeakMiB, 1)} MiB, ` +
+    `${fixed(storm.rssAfterMiB, 1)} MiB after, then ${storm.rssAfterMore.map((m) => fixed(m, 1)).join(', ')} MiB after each further storm; ` +
+    `heap used ${storm.heapUsedMiB.map((m) => fixed(m, 1)).join(' -> ')} MiB, heap reserved ${storm.held.map((m) => fixed(m.heapTotalMiB, 1)).join(' -> ')} MiB, ` +
+    `external ${storm.held.map((m) => fixed(m.externalMiB, 1)).join(' -> ')} MiB, rings ${storm.held.map((m) => fixed(m.ringMiB, 1)).join(' -> ')} MiB. ` +
+    `The bare Node TLS server under the same storms: RSS ${bare.map((m) => fixed(m, 1)).join(' -> ')} MiB.`
+  );
+}
+
+function stormGoals({ allocator, storm }: Storms, count: number): Array<{ goal: string; value: string; met: boolean }> {
+  const rss = [storm.rssAfterMiB, ...storm.rssAfterMore];
+  const plateau = rss.map((m) => fixed(m, 1)).join(' -> ') + ' MiB';
+  const plateauMet = rss.length < 2 || rss[rss.length - 1] - rss[rss.length - 2] <= rss[rss.length - 2] * 0.05;
+  return [
+    { goal: `storm (${allocator}): /healthz p99 < 1 s during ${count} handshakes`, value: `${fixed(storm.healthz.p99Ms, 1)} ms`, met: storm.healthz.p99Ms < 1000 },
+    {
+      goal: `storm (${allocator}): RSS after within 10% (or 8 MiB) of before`,
+      value: `${fixed(storm.rssBaselineMiB, 1)} -> ${fixed(storm.rssAfterMiB, 1)} MiB`,
+      met: storm.rssAfterMiB - storm.rssBaselineMiB <= Math.max(8, storm.rssBaselineMiB * 0.1),
+    },
+    { goal: `storm (${allocator}): the last further storm adds < 5% RSS (nothing accumulates)`, value: plateau, met: plateauMet },
+  ];
+}
+
+function render(rows: Row[], goals: Array<{ goal: string; value: string; met: boolean }>, storms: Storms[], plan: Plan, before: string): string {
   const table = markdownTable(
     ['workload', 'server', 'median s', 'MB/s', 'Mpkt/s', 'spread', 'runs (s)'],
     rows.map((r) => [r.workload, r.name, fixed(r.seconds, 3), fixed(r.mbps, 0), fixed(r.mpps, 3), percent(r.spread), r.runs.map((s) => fixed(s, 3)).join(' ')]),
   );
   const goalTable = markdownTable(['goal', 'measured', 'met'], goals.map((g) => [g.goal, g.value, g.met ? 'yes' : 'NO']));
-  const h = storm.healthz;
   return [
     `### tls: TLS ingest, plain TCP before/after, handshake storm`,
     `${plan.repetitions} repetition(s) per cell, medians; one connection; "before" is ${before}.`,
     table,
-    `Storm: ${storm.ok}/${storm.count} concurrent handshakes (one client process) in ${fixed(storm.stormSeconds, 2)} s; ` +
-      `/healthz during it: ${h.samples} requests, p50 ${fixed(h.p50Ms, 1)} ms, p99 ${fixed(h.p99Ms, 1)} ms, max ${fixed(h.maxMs, 1)} ms ` +
-      `(at rest p99 ${fixed(storm.healthzAtRest.p99Ms, 1)} ms). RSS ${fixed(storm.rssBaselineMiB, 1)} MiB before, peak ${fixed(storm.rssPeakMiB, 1)} MiB, ` +
-      `${fixed(storm.rssAfterMiB, 1)} MiB after, then ${storm.rssAfterMore.map((m) => fixed(m, 1)).join(', ')} MiB after each further storm; ` +
-      `heap used ${storm.heapUsedMiB.map((m) => fixed(m, 1)).join(' -> ')} MiB. ` +
-      `The bare Node TLS server under the same storms: RSS ${bare.map((m) => fixed(m, 1)).join(' -> ')} MiB.`,
+    ...storms.map(stormLine),
     goalTable,
   ].join('\n\n');
 }
@@ -139,8 +170,7 @@ export async function run(options: SuiteOptions): Promise<SuiteReport> {
   mkdirSync(stormDir);
   const producer = new ProducerChild();
   const rows: Row[] = [];
-  let storm: StormResult;
-  let bare: number[];
+  const storms: Storms[] = [];
   try {
     const groups = contenders(certs, beforeDir);
     for (const size of [16384, 64] as const) {
@@ -150,9 +180,16 @@ export async function run(options: SuiteOptions): Promise<SuiteReport> {
       rows.push(...(await measureGroup(groups.plain, w, plan, producer, options.log)));
     }
     const files = { certFile: certs.server.certFile, keyFile: certs.server.keyFile, caFile: certs.caFile };
-    storm = await runStorm({ count: plan.stormCount, rounds: plan.stormRounds, dir: stormDir, ...files, log: options.log });
-    bare = await runBareStorm({ count: plan.stormCount, rounds: plan.stormRounds, ...files });
-    options.log(`tls storm, bare Node TLS server: RSS ${bare.map((m) => m.toFixed(1)).join(' -> ')} MiB`);
+    for (const allocator of stormAllocators(options.log)) {
+      const env = allocatorEnv(allocator);
+      const dir = join(stormDir, allocator);
+      mkdirSync(dir);
+      options.log(`tls storm with ${allocator}`);
+      const storm = await runStorm({ count: plan.stormCount, rounds: plan.stormRounds, dir, ...files, env, log: options.log });
+      const bare = await runBareStorm({ count: plan.stormCount, rounds: plan.stormRounds, ...files, env });
+      options.log(`tls storm (${allocator}), bare Node TLS server: RSS ${bare.map((m) => m.toFixed(1)).join(' -> ')} MiB`);
+      storms.push({ allocator, storm, bare });
+    }
   } finally {
     await producer.stop();
     certs.remove();
@@ -162,18 +199,13 @@ export async function run(options: SuiteOptions): Promise<SuiteReport> {
   const vsCopying = ratio(rows, '64 B x1', 'pkt-ingest-tls', 'copying-tls');
   const plain64 = ratio(rows, '64 B x1', 'pkt-ingest', 'pkt-ingest-before');
   const plain16k = ratio(rows, '16 KiB x1', 'pkt-ingest', 'pkt-ingest-before');
-  const rss = [storm.rssAfterMiB, ...storm.rssAfterMore];
-  const plateau = rss.map((m) => fixed(m, 1)).join(' -> ') + ' MiB';
-  const plateauMet = rss.length < 2 || rss[rss.length - 1] - rss[rss.length - 2] <= rss[rss.length - 2] * 0.05;
   const goals = [
     { goal: 'TLS 16 KiB: pkt-ingest / bare TLS sink >= 0.80', value: fixed(vsSink), met: vsSink >= 0.8 },
     { goal: 'TLS 64 B: pkt-ingest / copying baseline over TLS >= 2', value: fixed(vsCopying), met: vsCopying >= 2 },
     { goal: 'plain TCP 64 B: this tree / before (1.00 = unchanged)', value: fixed(plain64), met: plain64 >= 0.95 },
     { goal: 'plain TCP 16 KiB: this tree / before (1.00 = unchanged)', value: fixed(plain16k), met: plain16k >= 0.95 },
-    { goal: `storm: /healthz p99 < 1 s during ${plan.stormCount} handshakes`, value: `${fixed(storm.healthz.p99Ms, 1)} ms`, met: storm.healthz.p99Ms < 1000 },
-    { goal: 'storm: RSS after within 10% (or 8 MiB) of before', value: `${fixed(storm.rssBaselineMiB, 1)} -> ${fixed(storm.rssAfterMiB, 1)} MiB`, met: storm.rssAfterMiB - storm.rssBaselineMiB <= Math.max(8, storm.rssBaselineMiB * 0.1) },
-    { goal: 'storm: the last further storm adds < 5% RSS (nothing accumulates)', value: plateau, met: plateauMet },
+    ...storms.flatMap((s) => stormGoals(s, plan.stormCount)),
   ];
   if (rows.some((r) => !(r.seconds > 0))) throw new BenchFailure('a run timed 0 s');
-  return { markdown: render(rows, goals, storm, bare, plan, before), json: { plan, before, rows, storm, bareStormRss: bare, goals } };
+  return { markdown: render(rows, goals, storms, plan, before), json: { plan, before, rows, storms, goals } };
 }

@@ -38,6 +38,22 @@ export interface StormResult {
   readonly rssAfterMore: readonly number[];
   /** nodejs_heap_size_used_bytes before the storm and after each, MiB. */
   readonly heapUsedMiB: readonly number[];
+  /** What the process itself holds, before the storm and after each (JS heap reserved, external, rings). */
+  readonly held: readonly HeldMemory[];
+}
+
+/** pkt-ingest's own retention, MiB: V8's reserved heap, memory V8 accounts outside it, connection rings. */
+export interface HeldMemory {
+  readonly heapTotalMiB: number;
+  readonly externalMiB: number;
+  readonly ringMiB: number;
+}
+
+async function held(httpPort: number): Promise<HeldMemory> {
+  const [heapTotal, external, ring] = await Promise.all(
+    ['nodejs_heap_size_total_bytes', 'nodejs_external_memory_bytes', 'pkt_ingest_ring_bytes'].map((name) => metric(httpPort, name)),
+  );
+  return { heapTotalMiB: heapTotal / MiB, externalMiB: external / MiB, ringMiB: ring / MiB };
 }
 
 function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -76,7 +92,7 @@ async function storm(port: number, count: number, caFile: string): Promise<{ ok:
   return JSON.parse(stdout) as { ok: number; failed: number; firstError: string | null; seconds: number };
 }
 
-async function startServer(dir: string, certFile: string, keyFile: string): Promise<{ child: ChildProcess; tcpPort: number; httpPort: number }> {
+async function startServer(dir: string, certFile: string, keyFile: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; tcpPort: number; httpPort: number }> {
   const config = {
     tcp: { host: '127.0.0.1', port: 0, tls: { certFile, keyFile }, maxConnections: 5000, maxConnectionsPerAddress: 5000 },
     http: { host: '127.0.0.1', port: 0 },
@@ -85,7 +101,7 @@ async function startServer(dir: string, certFile: string, keyFile: string): Prom
   };
   const file = join(dir, 'storm-config.json');
   writeFileSync(file, JSON.stringify(config));
-  const child = fork('src/cli.ts', ['serve', '--config', file], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = fork('src/cli.ts', ['serve', '--config', file], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env });
   const lines = readline.createInterface({ input: child.stdout! });
   const ports = await new Promise<{ tcpPort: number; httpPort: number }>((resolve, reject) => {
     child.once('exit', (code) => reject(new BenchFailure(`storm server exited (${code}) before listening`)));
@@ -118,8 +134,8 @@ async function settledRss(pid: number): Promise<number> {
   return rss;
 }
 
-export async function runStorm(opts: { count: number; rounds?: number; dir: string; certFile: string; keyFile: string; caFile: string; log: (line: string) => void }): Promise<StormResult> {
-  const { child, tcpPort, httpPort } = await startServer(opts.dir, opts.certFile, opts.keyFile);
+export async function runStorm(opts: { count: number; rounds?: number; dir: string; certFile: string; keyFile: string; caFile: string; env?: NodeJS.ProcessEnv; log: (line: string) => void }): Promise<StormResult> {
+  const { child, tcpPort, httpPort } = await startServer(opts.dir, opts.certFile, opts.keyFile, opts.env ?? process.env);
   const pid = child.pid as number;
   try {
     const warm = await storm(tcpPort, 50, opts.caFile);
@@ -129,6 +145,7 @@ export async function runStorm(opts: { count: number; rounds?: number; dir: stri
     const rest = await pingHealthz(httpPort, sleep(1000));
     const rssBaselineMiB = procStatus(pid, 'VmRSS');
     const heapBefore = (await metric(httpPort, 'nodejs_heap_size_used_bytes')) / MiB;
+    const heldMemory = [await held(httpPort)];
     opts.log(`tls storm: baseline RSS ${rssBaselineMiB.toFixed(1)} MiB; ${opts.count} handshakes`);
     const stormDone = storm(tcpPort, opts.count, opts.caFile);
     const [result, latencies] = await Promise.all([stormDone, pingHealthz(httpPort, stormDone)]);
@@ -138,6 +155,7 @@ export async function runStorm(opts: { count: number; rounds?: number; dir: stri
     if (delivered !== opts.count + 50) throw new BenchFailure(`storm: ${delivered} frames delivered, ${opts.count + 50} sent`);
     const rssAfterMiB = await settledRss(pid);
     const heapUsedMiB = [heapBefore, (await metric(httpPort, 'nodejs_heap_size_used_bytes')) / MiB];
+    heldMemory.push(await held(httpPort));
     // More storms, unmeasured for latency: RSS after each says whether anything accumulates.
     const rssAfterMore: number[] = [];
     for (let round = 1; round < (opts.rounds ?? 2); round++) {
@@ -146,6 +164,7 @@ export async function runStorm(opts: { count: number; rounds?: number; dir: stri
       await allClosed(httpPort);
       rssAfterMore.push(await settledRss(pid));
       heapUsedMiB.push((await metric(httpPort, 'nodejs_heap_size_used_bytes')) / MiB);
+      heldMemory.push(await held(httpPort));
     }
     opts.log(`tls storm: RSS ${[rssBaselineMiB, rssAfterMiB, ...rssAfterMore].map((m) => m.toFixed(1)).join(' -> ')} MiB`);
     const sorted = [...latencies].sort((a, b) => a - b);
@@ -161,6 +180,7 @@ export async function runStorm(opts: { count: number; rounds?: number; dir: stri
       rssAfterMiB,
       rssAfterMore,
       heapUsedMiB,
+      held: heldMemory,
     };
   } finally {
     child.kill('SIGTERM');
@@ -172,12 +192,12 @@ export async function runStorm(opts: { count: number; rounds?: number; dir: stri
  * TLS): its RSS series, baseline first, says how much of what pkt-ingest
  * keeps after a storm is Node's and OpenSSL's own (allocator, session state).
  */
-export async function runBareStorm(opts: { count: number; rounds: number; certFile: string; keyFile: string; caFile: string }): Promise<number[]> {
+export async function runBareStorm(opts: { count: number; rounds: number; certFile: string; keyFile: string; caFile: string; env?: NodeJS.ProcessEnv }): Promise<number[]> {
   const child = fork('bench/servers/raw-data-sink.ts', ['--connections', '1'], {
     cwd: ROOT,
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    env: { ...process.env, PKT_BENCH_TLS_CERT: opts.certFile, PKT_BENCH_TLS_KEY: opts.keyFile },
+    env: { ...(opts.env ?? process.env), PKT_BENCH_TLS_CERT: opts.certFile, PKT_BENCH_TLS_KEY: opts.keyFile },
   });
   try {
     const port = await new Promise<number>((resolve, reject) => {

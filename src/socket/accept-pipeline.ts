@@ -13,7 +13,9 @@
  *     |       tlsClientError (bad or missing certificate,
  *     |       wrong version, garbage, handshake timeout)           -> tls_handshake
  *     |       secureConnection: identity (tls-identity.ts)
- *     v host.open(socket, peer): a Connection on the 'data' path (TLS sockets cannot use onread)
+ *     v host.open(socket, peer): a Connection; a TLS socket is switched to onread
+ *       (cleartext copied by Node straight into the ring) unless `tlsOnread` is off
+ *       or this Node lacks the internals, else on the 'data' path like PROXY sockets
  *
  * A raw socket is "pending" from accept until host.open or its rejection:
  * pending sockets hold a connection slot, so a handshake storm or a flood
@@ -27,6 +29,8 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { RejectReason } from '../metrics/ingest-stats.js';
 import type { ConnectionPeer } from './connection-context.js';
+import { adoptOnread } from './onread-accept.js';
+import { LANDING, onreadHooks } from './onread-hooks.js';
 import { readProxyPreamble } from './proxy-preamble.js';
 import { ProxyHeaderParser, type ProxyMode } from './proxy-protocol.js';
 import { handshakeFailure, tlsIdentity } from './tls-identity.js';
@@ -54,6 +58,8 @@ export interface AcceptPipelineOptions {
   readonly tls: ReloadableTlsContext | null;
   readonly preambleTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
+  /** TLS sockets read through onread after the handshake (false: readMode 'data'). */
+  readonly tlsOnread?: boolean;
 }
 
 interface Pending {
@@ -77,11 +83,13 @@ export class AcceptPipeline {
   private readonly host: AcceptHost;
   private readonly proxyMode: 'off' | ProxyMode;
   private readonly preambleTimeoutMs: number;
+  private readonly tlsOnread: boolean;
 
   constructor(host: AcceptHost, opts: AcceptPipelineOptions) {
     this.host = host;
     this.proxyMode = opts.proxyProtocol;
     this.preambleTimeoutMs = opts.preambleTimeoutMs ?? DEFAULT_PREAMBLE_TIMEOUT_MS;
+    this.tlsOnread = opts.tlsOnread ?? false;
     this.tlsServer = opts.tls === null ? null : this.createTlsServer(opts.tls, opts.handshakeTimeoutMs);
   }
 
@@ -167,7 +175,9 @@ export class AcceptPipeline {
     const record = raw[kPending] as Pending;
     this.pending.delete(raw);
     record.settled = true;
-    this.host.open(socket, false, { address: record.address, port: record.port, tls: identity });
+    // Only the TLS socket: a raw socket here was read by a PROXY preamble, through 'data'.
+    const usesOnread = socket !== raw && this.tlsOnread && adoptOnread(socket, onreadHooks, LANDING);
+    this.host.open(socket, usesOnread, { address: record.address, port: record.port, tls: identity });
     // A preamble read leaves the socket paused (and a paused stream ignores a new 'data' listener).
     socket.resume();
   }

@@ -88,3 +88,37 @@ export function lendBuffer(socket: net.Socket, buf: Uint8Array): boolean {
 }
 
 let kBuffer: symbol | null | undefined;
+
+/** net.Socket's onread state (internal symbols, found by name on any socket). */
+let onreadSymbols: { buffer: symbol; callback: symbol; generator: symbol } | null | undefined;
+
+function findOnreadSymbols(socket: net.Socket): typeof onreadSymbols {
+  const own = Object.getOwnPropertySymbols(socket);
+  const find = (name: string) => own.find((s) => s.description === name);
+  const [buffer, callback, generator] = [find('kBuffer'), find('kBufferCb'), find('kBufferGen')];
+  return buffer && callback && generator ? { buffer, callback, generator } : null;
+}
+
+/**
+ * Turns a socket Node built without `onread` (a TLSSocket after its
+ * handshake) into one that reads into `first`, then into what
+ * `hooks.buffer()` returns, as if it had been built with `onread: hooks`:
+ * TLS cleartext is then copied by Node straight from OpenSSL into our ring
+ * (TLSWrap's ClearOut asks its listener for each buffer), instead of into a
+ * new Buffer per 16 KiB record that the 'data' path copies again, through
+ * the stream machinery, and leaves to the GC. False (nothing changed) if
+ * this Node lacks the internals, or if the socket already queued bytes for
+ * 'data' (they must come first: the caller stays on the 'data' path).
+ */
+export function adoptOnread(socket: net.Socket, hooks: OnreadHooks, first: Uint8Array): boolean {
+  const handle = (socket as unknown as SocketInternals)._handle;
+  if (!handle || typeof handle.useUserBuffer !== 'function' || socket.readableLength > 0) return false;
+  const symbols = (onreadSymbols ??= findOnreadSymbols(socket));
+  if (!symbols) return false;
+  const state = socket as unknown as Record<symbol, unknown>;
+  state[symbols.buffer] = first;
+  state[symbols.generator] = hooks.buffer;
+  state[symbols.callback] = hooks.callback;
+  handle.useUserBuffer(first);
+  return true;
+}

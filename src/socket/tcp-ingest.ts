@@ -122,6 +122,7 @@ export class TcpIngest implements ConnectionContext, AcceptHost {
       tls: opts.tlsContext ?? null,
       preambleTimeoutMs: opts.preambleTimeoutMs,
       handshakeTimeoutMs: opts.handshakeTimeoutMs,
+      tlsOnread: opts.readMode !== 'data',
     });
   }
 
