@@ -15,6 +15,7 @@ import { IngestStats } from '../../src/metrics/ingest-stats.js';
 import { RingPool } from '../../src/ring/pool.js';
 
 const READ_BYTES = 64 * 1024;
+// tcp.ringBytes' default: a message holds at most a ring's worth of frames (its batches hold the ring until copied out).
 const RING_BYTES = 256 * 1024;
 const SOURCE_BYTES = 4 * 1024 * 1024;
 
@@ -29,11 +30,17 @@ interface Feeder {
 }
 
 /** Sends `perConnection` copies of `frame` on each of `connections` connections; resolves when all are handed over. */
-export async function feedConnections(handler: PacketHandler, frame: Buffer, perConnection: number, connections: number): Promise<void> {
+export async function feedConnections(
+  handler: PacketHandler,
+  frame: Buffer,
+  perConnection: number,
+  connections: number,
+  ringBytes = RING_BYTES,
+): Promise<void> {
   // Whole frames back to back; cycling through it is the same stream as sending `frame` forever.
   const copies = Math.max(1, Math.floor(SOURCE_BYTES / frame.length));
   const source = Buffer.concat(Array.from({ length: copies }, () => frame));
-  const pool = new RingPool(RING_BYTES);
+  const pool = new RingPool(ringBytes);
   const stats = new IngestStats(['jetstream']);
   const feeders: Feeder[] = Array.from({ length: connections }, (_, k) => {
     const connection = { id: k + 1, remoteAddress: '127.0.0.1', remotePort: 50000 + k, openedAt: Date.now(), packets: 0, log: pino({ level: 'silent' }) };

@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import type { JetStreamHandlerConfig } from '../config/schema.js';
 import { RateLimitedLog } from '../log/rate-limited-log.js';
 import { ConnBatches, type BatchRules } from '../sinks/jetstream-batcher.js';
+import { MessageBuffers } from '../sinks/jetstream-buffers.js';
 import type { OutMessage } from '../sinks/jetstream-message.js';
 import { JetStreamPublisher } from '../sinks/jetstream-publisher.js';
 import { JetStreamConfigError } from '../sinks/jetstream-stream.js';
@@ -40,6 +41,8 @@ export interface JetStreamDeps {
   readonly retryMaxMs?: number;
   /** How long close() waits for outstanding acks. */
   readonly closeTimeoutMs?: number;
+  /** Reuse acknowledged message copies (default true; false measures the difference). */
+  readonly reuseBuffers?: boolean;
 }
 
 export interface JetStreamHandler extends PacketHandler {
@@ -69,8 +72,9 @@ export function createJetStreamHandler(config: JetStreamOptions, context: Handle
     maxData: () => publisher.maxData,
   };
 
+  const buffers = deps.reuseBuffers === false ? null : new MessageBuffers();
   const publisher = new JetStreamPublisher(
-    { ...config, ...deps, where, subject: rules.subject },
+    { ...config, ...deps, where, subject: rules.subject, buffers },
     {
       onAck: (m) => settled(m),
       onFail: (m) => settled(m),
@@ -124,7 +128,7 @@ export function createJetStreamHandler(config: JetStreamOptions, context: Handle
         settle(b);
         continue;
       }
-      m.copyOut();
+      m.copyOut(buffers);
       b.release(m.seq);
       publisher.publish(m);
       return true;

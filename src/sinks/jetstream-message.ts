@@ -20,6 +20,7 @@
  */
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import type { ConnectionInfo, Packet } from '../handlers/types.js';
+import type { MessageBuffers } from './jetstream-buffers.js';
 
 export type MessageState = 'building' | 'flying' | 'acked' | 'failed';
 
@@ -89,8 +90,8 @@ export class OutMessage {
   }
 
   /** One Buffer of every frame, byte-exact; the ring views are dropped (their batches may settle). */
-  copyOut(): Buffer {
-    const data = Buffer.allocUnsafe(this.bytes);
+  copyOut(buffers: MessageBuffers | null = null): Buffer {
+    const data = buffers === null ? Buffer.allocUnsafe(this.bytes) : buffers.take(this.bytes);
     let at = 0;
     const runs = this.runs;
     for (let i = 0; i < runs.length; i += 3) {

@@ -18,6 +18,7 @@
  */
 import { JetStreamApiError, jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { connect, errors as natsErrors, type NatsConnection } from '@nats-io/transport-node';
+import type { MessageBuffers } from './jetstream-buffers.js';
 import { HEADER_ROOM, type OutMessage } from './jetstream-message.js';
 import { ensureStream, JetStreamConfigError, type StreamReady, type StreamTarget } from './jetstream-stream.js';
 
@@ -30,6 +31,8 @@ export interface PublisherOptions extends StreamTarget {
   readonly ackTimeoutMs?: number;
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /** Where acknowledged copies go back for reuse (jetstream-buffers.ts); null: left to the GC. */
+  readonly buffers?: MessageBuffers | null;
 }
 
 export interface PublisherEvents {
@@ -178,6 +181,8 @@ export class JetStreamPublisher {
       m.duplicate = true;
       this.duplicates++;
     }
+    // Only a first attempt's copy: the server acked what the client flushed, and nothing else holds it.
+    if (m.attempt === 1 && m.data !== null) this.opts.buffers?.give(m.data);
     this.settle(m, 'acked');
     this.events.onAck(m);
     this.events.onRoom();

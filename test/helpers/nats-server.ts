@@ -90,6 +90,8 @@ export interface NatsServerOptions {
   args?: string[];
   /** Milliseconds to wait for the server to listen. */
   timeoutMs?: number;
+  /** Extra environment (e.g. the Go runtime's GOGC, GOMAXPROCS), over this process's. */
+  env?: Record<string, string>;
 }
 
 const LISTENING = /Listening for client connections on [^\s]*:(\d+)/u;
@@ -100,7 +102,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   if (bin === null) throw new Error('nats-server not found on PATH (Debian: apt-get install nats-server)');
   const storeDir = opts.storeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pkt-nats-'));
   const args = ['-js', '-a', '127.0.0.1', '-p', String(opts.port ?? -1), '-sd', storeDir, ...(opts.args ?? [])];
-  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let log = '';
   const port = await new Promise<number>((resolve, reject) => {
