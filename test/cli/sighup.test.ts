@@ -5,13 +5,13 @@
  * certificate; the process keeps serving and exits 0 on SIGTERM.
  * Needs openssl for the test certificates: skipped without it, fails under CI.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import { encodeFrame } from '../../src/wire/encode.js';
-import { makeTestCerts, opensslStatus, type TestCerts } from '../helpers/certs.js';
+import { opensslStatus, useTestCerts } from '../helpers/certs.js';
 import { startChild, tempDir, type ChildServer } from '../helpers/child-server.js';
 import { connectClient } from '../helpers/tls-probe.js';
 import { until } from '../helpers/live-server.js';
@@ -27,46 +27,41 @@ async function packetsTotal(httpPort: number): Promise<number> {
 }
 
 describe.skipIf(!openssl.available && !openssl.required)('SIGHUP: TLS certificate rotation under traffic', () => {
-  let certs: TestCerts;
+  const certs = useTestCerts();
   let child: ChildServer | null = null;
-  beforeAll(async () => {
-    expect(openssl.available, 'openssl not found (apt-get install openssl)').toBe(true);
-    certs = await makeTestCerts();
-  }, 30_000);
   afterAll(() => {
     child?.child.kill('SIGKILL');
-    certs?.remove();
   });
 
   it('loses no frame and hands new handshakes the new certificate', async () => {
     const dir = tempDir();
     const certFile = path.join(dir, 'cert.pem');
     const keyFile = path.join(dir, 'key.pem');
-    fs.copyFileSync(certs.server.certFile, certFile);
-    fs.copyFileSync(certs.server.keyFile, keyFile);
+    fs.copyFileSync(certs().server.certFile, certFile);
+    fs.copyFileSync(certs().server.keyFile, keyFile);
     child = await startChild({ tcp: { host: '127.0.0.1', port: 0, tls: { certFile, keyFile } }, handlers: [], log: { level: 'info' } }, dir);
     const { tcpPort, httpPort, lines } = child;
     // The start-up line says TLS is on, with which certificate.
     const security = JSON.parse(lines.find((l) => l.includes('"msg":"tcp security"')) ?? '{}') as { tls?: { subject: string; fingerprint256: string } };
-    expect(security.tls).toMatchObject({ subject: 'CN=localhost', fingerprint256: new X509Certificate(certs.server.cert).fingerprint256 });
+    expect(security.tls).toMatchObject({ subject: 'CN=localhost', fingerprint256: new X509Certificate(certs().server.cert).fingerprint256 });
 
-    const producer = connectClient(tcpPort, { ca: certs.ca });
+    const producer = connectClient(tcpPort, { ca: certs().ca });
     await once(producer.socket, 'secureConnect');
     const write = (b: Buffer) => new Promise((resolve) => producer.socket.write(b, resolve));
     let sent = 0;
     for (let i = 0; i < BATCHES / 2; i++, sent += 200) await write(BATCH);
 
-    fs.copyFileSync(certs.server2.certFile, certFile);
-    fs.copyFileSync(certs.server2.keyFile, keyFile);
+    fs.copyFileSync(certs().server2.certFile, certFile);
+    fs.copyFileSync(certs().server2.keyFile, keyFile);
     child.child.kill('SIGHUP');
     // Frames keep flowing while the signal is handled.
     for (let i = BATCHES / 2; i < BATCHES; i++, sent += 200) await write(BATCH);
     await until(() => lines.some((l) => l.includes('"msg":"reloaded"')), 10_000, 'the reloaded line');
     expect(lines.find((l) => l.includes('"msg":"reloaded"'))).toContain('tcp.tls new certificate');
 
-    const fresh = connectClient(tcpPort, { ca: certs.ca });
+    const fresh = connectClient(tcpPort, { ca: certs().ca });
     fresh.socket.on('secureConnect', () => fresh.socket.end(BATCH));
-    expect((await fresh.closed).peerFingerprint).toBe(new X509Certificate(certs.server2.cert).fingerprint256);
+    expect((await fresh.closed).peerFingerprint).toBe(new X509Certificate(certs().server2.cert).fingerprint256);
     sent += 200;
 
     producer.socket.end();

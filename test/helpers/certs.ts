@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 const run = promisify(execFile);
 const OPENSSL = fs.existsSync('/usr/bin/openssl') ? '/usr/bin/openssl' : 'openssl';
@@ -154,5 +155,23 @@ export async function makeTestCerts(): Promise<TestCerts> {
     expiredClient: pair(dir, 'expired'),
     strangerClient: pair(dir, 'stranger'),
     remove,
+  };
+}
+
+/**
+ * Inside a describe: test certificates made once before its tests (a
+ * missing openssl fails there: the describe is skipped outside CI when it is
+ * missing) and removed after them. Returns the certificates' getter.
+ */
+export function useTestCerts(): () => TestCerts {
+  let certs: TestCerts | null = null;
+  beforeAll(async () => {
+    expect(opensslStatus().available, 'openssl not found (apt-get install openssl)').toBe(true);
+    certs = await makeTestCerts();
+  }, 30_000);
+  afterAll(() => certs?.remove());
+  return () => {
+    if (certs === null) throw new Error('useTestCerts: the certificates are made in beforeAll; read them inside a test');
+    return certs;
   };
 }

@@ -4,7 +4,7 @@
  * certificate; open connections are untouched.
  * Needs openssl for the test certificates: skipped without it, fails under CI.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -13,7 +13,7 @@ import net from 'node:net';
 import pino from 'pino';
 import { IngestServer } from '../../src/server.js';
 import { encodeFrame } from '../../src/wire/encode.js';
-import { makeTestCerts, opensslStatus, type TestCerts } from '../helpers/certs.js';
+import { opensslStatus, useTestCerts } from '../helpers/certs.js';
 import { connectClient } from '../helpers/tls-probe.js';
 import { Recorder, testConfig, until } from '../helpers/live-server.js';
 
@@ -22,14 +22,9 @@ const FRAME = encodeFrame({ sourceId: 's', destId: 'd', payload: Buffer.alloc(32
 const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
 
 describe.skipIf(!openssl.available && !openssl.required)('IngestServer.reload', () => {
-  let certs: TestCerts;
+  const certs = useTestCerts();
   let server: IngestServer | null = null;
   let dir: string;
-  beforeAll(async () => {
-    expect(openssl.available, 'openssl not found (apt-get install openssl)').toBe(true);
-    certs = await makeTestCerts();
-  }, 30_000);
-  afterAll(() => certs?.remove());
   afterEach(async () => {
     await server?.shutdown();
     server = null;
@@ -37,9 +32,9 @@ describe.skipIf(!openssl.available && !openssl.required)('IngestServer.reload', 
 
   /** A server whose tcp.tls files are copies in its own dir (so the test can rewrite them). */
   async function start(rec: Recorder, tcp: Record<string, unknown> = {}) {
-    dir = fs.mkdtempSync(path.join(certs.dir, 'reload-'));
-    fs.copyFileSync(certs.server.certFile, path.join(dir, 'cert.pem'));
-    fs.copyFileSync(certs.server.keyFile, path.join(dir, 'key.pem'));
+    dir = fs.mkdtempSync(path.join(certs().dir, 'reload-'));
+    fs.copyFileSync(certs().server.certFile, path.join(dir, 'cert.pem'));
+    fs.copyFileSync(certs().server.keyFile, path.join(dir, 'key.pem'));
     const overrides = { tcp: { tls: { certFile: path.join(dir, 'cert.pem'), keyFile: path.join(dir, 'key.pem') }, ...tcp }, log: { level: 'warn' } };
     const { config } = testConfig(overrides, dir);
     server = new IngestServer({ config, logger: pino({ level: 'warn' }, pino.destination('/dev/null')), handlers: [{ name: 'rec', handler: rec }] });
@@ -49,7 +44,7 @@ describe.skipIf(!openssl.available && !openssl.required)('IngestServer.reload', 
 
   /** A new handshake: the certificate fingerprint the server presented. */
   async function presented(port: number): Promise<string | null> {
-    const { socket, closed } = connectClient(port, { ca: certs.ca });
+    const { socket, closed } = connectClient(port, { ca: certs().ca });
     socket.on('secureConnect', () => socket.end());
     return (await closed).peerFingerprint;
   }
@@ -57,17 +52,17 @@ describe.skipIf(!openssl.available && !openssl.required)('IngestServer.reload', 
   it('rotates the certificate for new handshakes while an open connection keeps delivering', async () => {
     const rec = new Recorder();
     const { tcpPort, reloadWith } = await start(rec);
-    const old = connectClient(tcpPort, { ca: certs.ca });
+    const old = connectClient(tcpPort, { ca: certs().ca });
     await once(old.socket, 'secureConnect');
     old.socket.write(FRAME);
     await rec.waitFor(1);
 
-    fs.copyFileSync(certs.server2.certFile, path.join(dir, 'cert.pem'));
-    fs.copyFileSync(certs.server2.keyFile, path.join(dir, 'key.pem'));
+    fs.copyFileSync(certs().server2.certFile, path.join(dir, 'cert.pem'));
+    fs.copyFileSync(certs().server2.keyFile, path.join(dir, 'key.pem'));
     const result = reloadWith({});
     expect(result.failed).toEqual([]);
     expect(result.applied.join(' ')).toContain('tcp.tls new certificate');
-    expect(await presented(tcpPort)).toBe(fingerprint(certs.server2.cert));
+    expect(await presented(tcpPort)).toBe(fingerprint(certs().server2.cert));
 
     old.socket.end(FRAME);
     expect((await old.closed).error).toBeNull();
@@ -77,17 +72,17 @@ describe.skipIf(!openssl.available && !openssl.required)('IngestServer.reload', 
 
   it('keeps the old certificate when the new key does not match, and says why', async () => {
     const { tcpPort, reloadWith } = await start(new Recorder());
-    fs.copyFileSync(certs.server2.certFile, path.join(dir, 'cert.pem')); // key left as server's: a mismatch
+    fs.copyFileSync(certs().server2.certFile, path.join(dir, 'cert.pem')); // key left as server's: a mismatch
     const result = reloadWith({});
     expect(result.failed).toHaveLength(1);
     expect(result.failed[0]).toMatch(/tcp\.tls\.keyFile: .* does not match .*previous certificate stays in use/);
-    expect(await presented(tcpPort)).toBe(fingerprint(certs.server.cert));
+    expect(await presented(tcpPort)).toBe(fingerprint(certs().server.cert));
   });
 
   it('applies a new tcp.allow to new connections only, and log.level', async () => {
     const rec = new Recorder();
     const { tcpPort, reloadWith } = await start(rec);
-    const open = connectClient(tcpPort, { ca: certs.ca });
+    const open = connectClient(tcpPort, { ca: certs().ca });
     await once(open.socket, 'secureConnect');
     const result = reloadWith({ tcp: { tls: { certFile: path.join(dir, 'cert.pem'), keyFile: path.join(dir, 'key.pem') }, allow: ['10.0.0.0/8'] }, log: { level: 'error' } });
     expect(result.applied).toEqual(expect.arrayContaining(['log.level=error', 'tcp.allow=[10.0.0.0/8]']));

@@ -4,7 +4,7 @@
  * failed handshake is counted `tls_handshake` and opens no connection.
  * Needs openssl for the test certificates: skipped without it, fails under CI.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import tls from 'node:tls';
 import { encodeFrame } from '../../src/wire/encode.js';
-import { makeTestCerts, opensslStatus, type TestCerts } from '../helpers/certs.js';
+import { opensslStatus, useTestCerts } from '../helpers/certs.js';
 import { connectClient } from '../helpers/tls-probe.js';
 import { encodeV2, ipv4Bytes } from '../helpers/proxy-headers.js';
 import pino from 'pino';
@@ -32,20 +32,15 @@ async function sendTls(port: number, options: tls.ConnectionOptions, data: Buffe
 }
 
 describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest listener', () => {
-  let certs: TestCerts;
+  const certs = useTestCerts();
   let live: LiveServer | null = null;
-  beforeAll(async () => {
-    expect(openssl.available, 'openssl not found (apt-get install openssl)').toBe(true);
-    certs = await makeTestCerts();
-  }, 30_000);
-  afterAll(() => certs?.remove());
   afterEach(async () => {
     await live?.stop();
     live = null;
   });
 
   const tlsConfig = (over: Record<string, unknown> = {}) => ({
-    tcp: { tls: { certFile: certs.server.certFile, keyFile: certs.server.keyFile, caFile: certs.caFile, ...over } },
+    tcp: { tls: { certFile: certs().server.certFile, keyFile: certs().server.keyFile, caFile: certs().caFile, ...over } },
   });
   const rejected = () => live?.server.stats.connectionsRejected.tls_handshake ?? -1;
 
@@ -57,7 +52,7 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
       orig.call(rec, p, c);
     })(rec.onPacket);
     live = await startServer(tlsConfig(), { handlers: [{ name: 'rec', handler: rec }] });
-    const { error } = await sendTls(live.tcpPort, { ca: certs.ca }, frames(50));
+    const { error } = await sendTls(live.tcpPort, { ca: certs().ca }, frames(50));
     expect(error).toBeNull();
     await rec.waitFor(50);
     expect(rec.all.map((p) => p.sourceId)).toEqual(Array.from({ length: 50 }, (_, i) => `p-${i}`));
@@ -67,7 +62,7 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
   });
 
   it('gives a module handler the verified client identity (clientAuth require)', async () => {
-    const dir = fs.mkdtempSync(path.join(certs.dir, 'mod-'));
+    const dir = fs.mkdtempSync(path.join(certs().dir, 'mod-'));
     const modulePath = path.join(dir, 'identity.mjs');
     fs.writeFileSync(
       modulePath,
@@ -81,9 +76,9 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
       ...tlsConfig({ clientAuth: 'require' }),
       handlers: [{ type: 'module', name: 'who', path: modulePath, options: { key } }],
     });
-    await sendTls(live.tcpPort, { ca: certs.ca, cert: certs.client.cert, key: certs.client.key }, frames(3));
+    await sendTls(live.tcpPort, { ca: certs().ca, cert: certs().client.cert, key: certs().client.key }, frames(3));
     await until(() => got.length === 3, 5000, 'three packets at the module handler');
-    const expectedFingerprint = new X509Certificate(certs.client.cert).fingerprint256;
+    const expectedFingerprint = new X509Certificate(certs().client.cert).fingerprint256;
     expect(got[0].tls).toMatchObject({
       protocol: 'TLSv1.3',
       authorized: true,
@@ -96,12 +91,12 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
 
   it.each([
     ['no client certificate', () => ({})],
-    ['an expired client certificate', () => ({ cert: certs.expiredClient.cert, key: certs.expiredClient.key })],
-    ['a certificate another CA signed', () => ({ cert: certs.strangerClient.cert, key: certs.strangerClient.key })],
+    ['an expired client certificate', () => ({ cert: certs().expiredClient.cert, key: certs().expiredClient.key })],
+    ['a certificate another CA signed', () => ({ cert: certs().strangerClient.cert, key: certs().strangerClient.key })],
   ])('refuses %s under clientAuth require: counted tls_handshake, no connection', async (_what, creds) => {
     const rec = new Recorder();
     live = await startServer(tlsConfig({ clientAuth: 'require' }), { handlers: [{ name: 'rec', handler: rec }] });
-    const { closed, socket } = connectClient(live.tcpPort, { ca: certs.ca, ...creds() });
+    const { closed, socket } = connectClient(live.tcpPort, { ca: certs().ca, ...creds() });
     // TLS 1.3: the client finishes first; its frames must still go nowhere.
     socket.on('secureConnect', () => socket.write(frames(2)));
     await closed;
@@ -112,8 +107,8 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
   });
 
   it.each([
-    ['expired', () => certs.expiredClient, 'CERT_HAS_EXPIRED'],
-    ['wrongly signed', () => certs.strangerClient, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
+    ['expired', () => certs().expiredClient, 'CERT_HAS_EXPIRED'],
+    ['wrongly signed', () => certs().strangerClient, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
   ])('admits a client certificate that is %s under clientAuth request, marked unauthorized with the reason', async (_what, pair, reason) => {
     const rec = new Recorder();
     const seen: unknown[] = [];
@@ -122,7 +117,7 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
       orig.call(rec, p, c);
     })(rec.onPacket);
     live = await startServer(tlsConfig({ clientAuth: 'request' }), { handlers: [{ name: 'rec', handler: rec }] });
-    await sendTls(live.tcpPort, { ca: certs.ca, cert: pair().cert, key: pair().key }, frames(1));
+    await sendTls(live.tcpPort, { ca: certs().ca, cert: pair().cert, key: pair().key }, frames(1));
     await rec.waitFor(1);
     expect(seen[0]).toMatchObject({ authorized: false, authorizationError: expect.stringContaining(reason), peer: { subject: 'CN=producer-1,O=pkt-ingest tests' } });
   });
@@ -135,7 +130,7 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
     const { tcpPort } = await server.start();
     try {
       for (let i = 0; i < 12; i++) {
-        await connectClient(tcpPort, { ca: certs.ca, cert: certs.expiredClient.cert, key: certs.expiredClient.key }).closed;
+        await connectClient(tcpPort, { ca: certs().ca, cert: certs().expiredClient.cert, key: certs().expiredClient.key }).closed;
       }
       await until(() => server.stats.connectionsRejected.tls_handshake === 12, 5000, '12 counted');
       const refused = lines.filter((l) => l.msg === 'connection rejected' && l.reason === 'tls_handshake');
@@ -148,7 +143,7 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
 
   it('refuses a client below minVersion TLSv1.3', async () => {
     live = await startServer(tlsConfig({ minVersion: 'TLSv1.3' }));
-    const { error } = await sendTls(live.tcpPort, { ca: certs.ca, maxVersion: 'TLSv1.2' }, frames(1));
+    const { error } = await sendTls(live.tcpPort, { ca: certs().ca, maxVersion: 'TLSv1.2' }, frames(1));
     expect(error).not.toBeNull();
     await until(() => rejected() === 1, 5000, 'tls_handshake counted');
     expect(live.server.stats.connectionsTotal).toBe(0);
@@ -175,7 +170,7 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     await until(() => rejected() === 1, 5000, 'tls_handshake counted');
     // The slot it held (maxConnections 1) is free again: a real producer gets in.
-    const { error } = await sendTls(live.tcpPort, { ca: certs.ca }, frames(1));
+    const { error } = await sendTls(live.tcpPort, { ca: certs().ca }, frames(1));
     expect(error).toBeNull();
     await until(() => live?.server.stats.packets === 1, 5000, 'the next producer delivered');
     expect(live.server.stats.connectionsRejected.max_connections).toBe(0);
@@ -192,7 +187,7 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
     const raw = net.connect(live.tcpPort, '127.0.0.1');
     await once(raw, 'connect');
     raw.write(encodeV2({ command: 1, family: 1, source: ipv4Bytes('192.0.2.44'), destination: ipv4Bytes('10.0.0.1'), sourcePort: 45000, destinationPort: 7400 }));
-    const { closed, socket } = connectClient(live.tcpPort, { socket: raw, ca: certs.ca, cert: certs.client.cert, key: certs.client.key });
+    const { closed, socket } = connectClient(live.tcpPort, { socket: raw, ca: certs().ca, cert: certs().client.cert, key: certs().client.key });
     socket.on('secureConnect', () => socket.end(frames(4)));
     expect((await closed).error).toBeNull();
     await rec.waitFor(4);
@@ -221,7 +216,7 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
     });
     await new Promise<void>((resolve) => balancer.listen(0, '127.0.0.1', resolve));
     try {
-      const { closed, socket } = connectClient((balancer.address() as net.AddressInfo).port, { ca: certs.ca });
+      const { closed, socket } = connectClient((balancer.address() as net.AddressInfo).port, { ca: certs().ca });
       socket.on('secureConnect', () => socket.end(frames(3)));
       expect((await closed).error).toBeNull();
       await rec.waitFor(3);
@@ -251,7 +246,7 @@ describe.skipIf(!openssl.available && !openssl.required)('tcp.tls on the ingest 
     silent.on('error', () => {});
     await once(silent, 'connect');
     await until(() => live?.server.tcp?.slotRefusal() === 'max_connections', 5000, 'the silent socket holds the slot');
-    const second = await sendTls(live.tcpPort, { ca: certs.ca }, frames(1));
+    const second = await sendTls(live.tcpPort, { ca: certs().ca }, frames(1));
     expect(second.error).not.toBeNull();
     expect(live.server.stats.connectionsRejected.max_connections).toBe(1);
     silent.destroy();

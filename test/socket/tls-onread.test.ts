@@ -6,10 +6,10 @@
  * backpressure pauses; readMode 'data' keeps TLS on the 'data' path.
  * Needs openssl for the test certificates: skipped without it, fails under CI.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/wire/encode.js';
 import type { ConnectionInfo, Packet, PacketHandler } from '../../src/handlers/types.js';
-import { makeTestCerts, opensslStatus, type TestCerts } from '../helpers/certs.js';
+import { opensslStatus, useTestCerts } from '../helpers/certs.js';
 import { connectClient } from '../helpers/tls-probe.js';
 import { startServer, type LiveServer } from '../helpers/live-server.js';
 
@@ -42,13 +42,8 @@ class Checker implements PacketHandler {
 }
 
 describe.skipIf(!openssl.available && !openssl.required)('TLS through onread', () => {
-  let certs: TestCerts;
+  const certs = useTestCerts();
   let live: LiveServer | null = null;
-  beforeAll(async () => {
-    expect(openssl.available, 'openssl not found (apt-get install openssl)').toBe(true);
-    certs = await makeTestCerts();
-  }, 30_000);
-  afterAll(() => certs?.remove());
   afterEach(async () => {
     await live?.stop();
     live = null;
@@ -58,10 +53,10 @@ describe.skipIf(!openssl.available && !openssl.required)('TLS through onread', (
     it(`delivers ${sizes.length} frames (0 to 40,000 B, ring 16 KiB, holds) whole and in order; readMode ${readMode}`, async () => {
       const checker = new Checker(() => live);
       live = await startServer(
-        { tcp: { ringBytes: 16384, tls: { certFile: certs.server.certFile, keyFile: certs.server.keyFile } } },
+        { tcp: { ringBytes: 16384, tls: { certFile: certs().server.certFile, keyFile: certs().server.keyFile } } },
         { handlers: [{ name: 'check', handler: checker }], readMode },
       );
-      const { socket, closed } = connectClient(live.tcpPort, { ca: certs.ca, servername: 'localhost' });
+      const { socket, closed } = connectClient(live.tcpPort, { ca: certs().ca, servername: 'localhost' });
       socket.on('secureConnect', () => socket.end(stream));
       await checker.all();
       expect((await closed).error).toBeNull();
